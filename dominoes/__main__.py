@@ -1,0 +1,5 @@
+import sys
+
+from dominoes.cli import main
+
+sys.exit(main())

@@ -1,0 +1,101 @@
+"""The shared style of the ``slt`` and ``dominoes`` command lines.
+
+We use the standard library's argparse: no dependency, sub-commands, and ``--help`` for free. Each
+command is a module in a ``cli`` package with ``register(subparsers)``; the package discovers its
+modules, so adding a command never touches a shared list.
+
+Conventions every command follows:
+
+* ``--json`` prints one JSON document on stdout and nothing else there (progress goes to stderr);
+* bad input raises ``ValueError`` (or ``FileNotFoundError``) in the Python API; the CLI turns it
+  into one line ``<prog>: error: <message>`` on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pkgutil
+import sys
+from fractions import Fraction
+from importlib import import_module
+
+import numpy as np
+
+from slt import __version__
+
+USER_ERRORS = (ValueError, FileNotFoundError, KeyError, TypeError, ZeroDivisionError)
+
+
+def build_parser(prog: str, description: str, package: str) -> argparse.ArgumentParser:
+    """A parser with ``--version`` and one sub-command per module of ``package``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--version", action="version", version=f"{prog} (slt-toolkit) {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    pkg = import_module(package)
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        import_module(f"{package}.{info.name}").register(subparsers)
+    return parser
+
+
+def run_main(parser: argparse.ArgumentParser, argv=None) -> int:
+    """Parse, dispatch to the command's ``func(args)``, and map user errors to exit status 2."""
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _default(obj):
+    if isinstance(obj, Fraction):
+        return f"{obj.numerator}/{obj.denominator}" if obj.denominator != 1 else str(obj.numerator)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return str(obj)
+
+
+def print_json(obj) -> None:
+    """Print ``obj`` as JSON (Fractions as exact strings, numpy scalars and arrays as numbers)."""
+    json.dump(obj, sys.stdout, default=_default, indent=2, allow_nan=True)
+    sys.stdout.write("\n")
+
+
+def parse_assignments(text: str | None, what: str = "point") -> dict[str, str]:
+    """Parse ``"x=1,y=3/10"`` into ``{"x": "1", "y": "3/10"}`` (values stay text; callers convert)."""
+    if not text:
+        return {}
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise ValueError(f"bad {what} {text!r}: expected name=value pairs separated by commas, e.g. x=1,y=0")
+        if name in out:
+            raise ValueError(f"bad {what} {text!r}: {name!r} is given twice")
+        out[name] = value
+    return out
+
+
+def parse_number(text: str, what: str) -> Fraction:
+    """An exact rational from ``"3/10"``, ``"0.3"`` or ``"2"``; a clear error otherwise."""
+    try:
+        return Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{what} must be a number such as 1, 0.3 or 3/10, got {text!r}") from None

@@ -1,0 +1,33 @@
+import subprocess
+import sys
+from importlib.metadata import version
+
+import pytest
+
+
+@pytest.mark.parametrize("prog", ["slt", "dominoes"])
+def test_version_matches_distribution(prog):
+    out = subprocess.run([prog, "--version"], capture_output=True, text=True, check=True).stdout
+    assert out.split()[-1] == version("slt-toolkit")
+
+
+@pytest.mark.parametrize("prog", ["slt", "dominoes"])
+def test_help_lists_commands(prog):
+    out = subprocess.run([prog, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "usage:" in out
+
+
+def test_import_slt_does_not_import_torch():
+    code = "import sys, slt, slt.cli; slt.cli.main(['--help']) if False else None; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_parse_assignments_rejects_duplicates():
+    from slt.clikit import parse_assignments
+
+    assert parse_assignments("x=1, y=3/10") == {"x": "1", "y": "3/10"}
+    with pytest.raises(ValueError, match="given twice"):
+        parse_assignments("x=1,x=2")
+    with pytest.raises(ValueError, match="name=value"):
+        parse_assignments("x")
