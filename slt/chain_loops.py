@@ -1,0 +1,219 @@
+"""The per-chain loops of the dynamics kernels, as a template bound to one potential at a time.
+
+Why a template: Numba caches machine code only for functions whose globals are fixed, and a
+function passed as an argument (``grad``) is a "dynamic global" that defeats the cache. So
+:func:`slt.kernels.kernels_for` copies this file's text into a generated module next to the
+potential's own generated module, appends ``grad = <that potential's grad>`` (and
+``sample_loss_grad`` for a toy model), and switches ``_CACHE`` on. A second process then loads the
+loops from Numba's disk cache instead of compiling them. The loops below read ``grad`` and
+``sample_loss_grad`` as module globals; the placeholders only keep this file importable.
+
+All methods share one linear update (see :mod:`slt.kernels` for the mapping of GD, SGD, Langevin
+and SGLD onto the coefficients):
+
+    v ← μ v + ĝ                  (ĝ: full or minibatch gradient at w; v = ĝ when μ = 0)
+    w ← w − a_grad v − a_loc (w − w*) + σ ξ,      ξ ~ N(0, I_d) from the chain's own stream
+
+Step ``s`` (global count, from 0) evaluates the loss and gradient at w_s, records them with w_s
+when ``s % record_every == 0``, feeds the loss to the running statistics when ``s >= burn_in``,
+then moves to w_{s+1}. A chain diverges at the first state that is non-finite or has a coordinate
+with ``|w_j| > bound`` (or whose loss is non-finite): it stops there, keeps its last good state, and
+the loop returns that state's step number (−1 while running).
+
+Minibatches (toy models) come in three modes: ``ALL_DATA`` (every sample, in order: the full
+gradient of L_n), ``WITH_REPLACEMENT`` (``batch_size`` uniform indices per step) and
+``WITHOUT_REPLACEMENT`` (each chain walks its own shuffled epochs, consecutive slices of a
+permutation; the incomplete last slice is dropped). Random numbers per step, in this order: the
+minibatch (``batch_size`` indices, or one 64-bit word to shuffle a new epoch), then d normals
+(only when σ > 0).
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from slt.kernels import ALL_DATA, WITH_REPLACEMENT, WITHOUT_REPLACEMENT, push_loss, shuffle_indices
+from slt.rng import index_below, next_u64, standard_normal
+
+_CACHE = False  # the generated copies say True
+
+
+def grad(w, out):  # placeholder, replaced in the generated module
+    raise NotImplementedError
+
+
+def sample_loss_grad(w, x, y, out):  # placeholder, replaced in the generated module
+    raise NotImplementedError
+
+
+@njit(cache=_CACHE)
+def _record(r, chain, w, g, loss, rec_pos, rec_loss, rec_gnorm):
+    if rec_pos.shape[0] > 0:
+        for j in range(w.shape[0]):
+            rec_pos[r, chain, j] = w[j]
+    if rec_loss.shape[0] > 0:
+        rec_loss[r, chain] = loss
+    if rec_gnorm.shape[0] > 0:
+        total = 0.0
+        for j in range(g.shape[0]):
+            total += g[j] * g[j]
+        rec_gnorm[r, chain] = math.sqrt(total)
+
+
+@njit(cache=_CACHE)
+def _first_record(first_step, record_every):
+    """The first multiple of record_every at or after first_step."""
+    return -(-first_step // record_every) * record_every
+
+
+@njit(cache=_CACHE)
+def _full_batch_chain(w_row, v, state, stats, w_star, a_grad, a_loc, sigma, momentum, first_step, steps,
+                      record_every, burn_in, bound, rec_pos, rec_loss, rec_gnorm, chain):
+    d = w_row.shape[0]
+    w = np.empty(d)
+    for j in range(d):
+        w[j] = w_row[j]
+    w_new = np.empty(d)
+    g = np.empty(d)
+    next_record = _first_record(first_step, record_every)
+    status = -1
+    for step in range(first_step, first_step + steps):
+        loss = grad(w, g)
+        if not math.isfinite(loss):
+            status = step
+            break
+        if step == next_record:
+            _record(step // record_every, chain, w, g, loss, rec_pos, rec_loss, rec_gnorm)
+            next_record += record_every
+        if step >= burn_in:
+            push_loss(stats, loss)
+        # The update, written out here rather than in a helper: Numba's inlining of a helper that takes
+        # arrays adds reference counting per call, which doubled the cost of a step.
+        if momentum != 0.0:
+            for j in range(d):
+                v[j] = momentum * v[j] + g[j]
+                g[j] = v[j]
+        inside = True
+        if sigma != 0.0:
+            for j in range(d):
+                x = w[j] - a_grad * g[j] - a_loc * (w[j] - w_star[j]) + sigma * standard_normal(state)
+                w_new[j] = x
+                inside &= abs(x) <= bound  # False for NaN too
+        else:
+            for j in range(d):
+                x = w[j] - a_grad * g[j] - a_loc * (w[j] - w_star[j])
+                w_new[j] = x
+                inside &= abs(x) <= bound
+        if not inside:
+            status = step + 1
+            break
+        for j in range(d):
+            w[j] = w_new[j]
+    for j in range(d):
+        w_row[j] = w[j]
+    return status
+
+
+@njit(parallel=True, cache=_CACHE)
+def full_batch(W, V, states, stats, diverged_at, w_star, a_grad, a_loc, sigma, momentum, first_step, steps,
+               record_every, burn_in, bound, rec_pos, rec_loss, rec_gnorm):
+    """Advance every running chain ``steps`` steps with the full gradient ``grad`` (see module doc)."""
+    for c in prange(W.shape[0]):
+        if diverged_at[c] < 0:
+            diverged_at[c] = _full_batch_chain(
+                W[c], V[c], states[c], stats[c], w_star[c], a_grad, a_loc, sigma, momentum, first_step,
+                steps, record_every, burn_in, bound, rec_pos, rec_loss, rec_gnorm, c,
+            )
+
+
+@njit(cache=_CACHE)
+def _minibatch_chain(w_row, v, state, stats, w_star, X, Y, batch_size, mode, epoch, a_grad, a_loc, sigma,
+                     momentum, first_step, steps, record_every, burn_in, bound, rec_pos, rec_loss, rec_gnorm,
+                     chain):
+    """``epoch`` = [shuffle word, position in the epoch] of this chain (mode WITHOUT_REPLACEMENT)."""
+    d = w_row.shape[0]
+    n = X.shape[0]
+    w = np.empty(d)
+    for j in range(d):
+        w[j] = w_row[j]
+    w_new = np.empty(d)
+    g = np.empty(d)
+    g_i = np.empty(d)
+    shuffled = mode == WITHOUT_REPLACEMENT
+    perm = np.empty(n if shuffled else 0, dtype=np.intp)
+    if shuffled and epoch[1] > 0:
+        shuffle_indices(perm, np.uint64(epoch[0]))  # rebuild the epoch that a previous call began
+    next_record = _first_record(first_step, record_every)
+    status = -1
+    for step in range(first_step, first_step + steps):
+        if shuffled and epoch[1] == 0:
+            word = next_u64(state)
+            epoch[0] = np.int64(word)
+            shuffle_indices(perm, word)
+        for j in range(d):
+            g[j] = 0.0
+        loss = 0.0
+        for b in range(batch_size):
+            if mode == ALL_DATA:
+                i = b
+            elif mode == WITH_REPLACEMENT:
+                i = index_below(state, n)
+            else:
+                i = perm[epoch[1] + b]
+            loss += sample_loss_grad(w, X[i], Y[i], g_i)
+            for j in range(d):
+                g[j] += g_i[j]
+        if shuffled:
+            epoch[1] += batch_size
+            if epoch[1] + batch_size > n:
+                epoch[1] = 0
+        loss /= batch_size
+        for j in range(d):
+            g[j] /= batch_size
+        if not math.isfinite(loss):
+            status = step
+            break
+        if step == next_record:
+            _record(step // record_every, chain, w, g, loss, rec_pos, rec_loss, rec_gnorm)
+            next_record += record_every
+        if step >= burn_in:
+            push_loss(stats, loss)
+        # The update, written out here rather than in a helper: Numba's inlining of a helper that takes
+        # arrays adds reference counting per call, which doubled the cost of a step.
+        if momentum != 0.0:
+            for j in range(d):
+                v[j] = momentum * v[j] + g[j]
+                g[j] = v[j]
+        inside = True
+        if sigma != 0.0:
+            for j in range(d):
+                x = w[j] - a_grad * g[j] - a_loc * (w[j] - w_star[j]) + sigma * standard_normal(state)
+                w_new[j] = x
+                inside &= abs(x) <= bound  # False for NaN too
+        else:
+            for j in range(d):
+                x = w[j] - a_grad * g[j] - a_loc * (w[j] - w_star[j])
+                w_new[j] = x
+                inside &= abs(x) <= bound
+        if not inside:
+            status = step + 1
+            break
+        for j in range(d):
+            w[j] = w_new[j]
+    for j in range(d):
+        w_row[j] = w[j]
+    return status
+
+
+@njit(parallel=True, cache=_CACHE)
+def minibatch(W, V, states, stats, diverged_at, w_star, X, Y, batch_size, mode, epochs, a_grad, a_loc,
+              sigma, momentum, first_step, steps, record_every, burn_in, bound, rec_pos, rec_loss, rec_gnorm):
+    """Advance every running chain ``steps`` steps with minibatch gradients of ``sample_loss_grad``."""
+    for c in prange(W.shape[0]):
+        if diverged_at[c] < 0:
+            diverged_at[c] = _minibatch_chain(
+                W[c], V[c], states[c], stats[c], w_star[c], X, Y, batch_size, mode, epochs[c], a_grad,
+                a_loc, sigma, momentum, first_step, steps, record_every, burn_in, bound, rec_pos, rec_loss,
+                rec_gnorm, c,
+            )
