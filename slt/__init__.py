@@ -26,6 +26,7 @@ _EXPORTS = {
     "llc": "slt.estimate",
     "volume_scaling": "slt.estimate",
     "free_energy": "slt.estimate",
+    "phases": "slt.phases",
 }
 
 __all__ = ["__version__", *_EXPORTS]
