@@ -57,6 +57,10 @@ TASKS = {
 }
 CONCEPT_SIDES = ("mnist", "cifar")
 MAX_TRAIN = 1_000_000  # 6 GB of uint8 dominoes: beyond this a tiny prevalence needs an explicit n_max
+# each evaluation split is laid out at n_test before shrinking to the held-out images: 10**9 exhausts memory
+MAX_TEST = 100_000
+# a procedural source is generated in memory: 10 classes x 10 000 x 3 KiB = 300 MiB (MNIST has ~6 000)
+MAX_PROCEDURAL_PER_CLASS = 10_000
 PROCEDURAL_SEED = 0  # procedural sources are fixed datasets, like the real ones; the build seed samples them
 
 
@@ -136,16 +140,17 @@ class MixtureSpec:
                 raise ValueError(f"{name} must be one of auto, {', '.join(SOURCES)}, "
                                  f"got {getattr(self, name)!r}")
         for name in ("noise_mnist", "noise_cifar"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+            if not 0 <= getattr(self, name) < math.inf:
+                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)!r}")
         if self.n_max is not None and (int(self.n_max) != self.n_max or self.n_max < 1):
             raise ValueError(f"n_max must be a positive integer or None, got {self.n_max!r}")
-        if int(self.n_test) != self.n_test or self.n_test < 1:
-            raise ValueError(f"n_test must be a positive integer, got {self.n_test!r}")
+        if int(self.n_test) != self.n_test or not 1 <= self.n_test <= MAX_TEST:
+            raise ValueError(f"n_test must be an integer in [1, {MAX_TEST}], got {self.n_test!r}")
         if not 0 < self.test_fraction < 1:
             raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction!r}")
-        if int(self.procedural_per_class) != self.procedural_per_class or self.procedural_per_class < 1:
-            raise ValueError("procedural_per_class must be a positive integer, "
+        if (int(self.procedural_per_class) != self.procedural_per_class
+                or not 1 <= self.procedural_per_class <= MAX_PROCEDURAL_PER_CLASS):
+            raise ValueError(f"procedural_per_class must be an integer in [1, {MAX_PROCEDURAL_PER_CLASS}], "
                              f"got {self.procedural_per_class!r}")
         if self.covariate is not None:
             if len(self.covariate) != 2:
@@ -155,7 +160,7 @@ class MixtureSpec:
             object.__setattr__(self, "covariate", (pm, pc))
         if self.label_shift is not None:
             w = tuple(float(v) for v in self.label_shift)
-            if len(w) != self.n_classes or min(w) < 0 or sum(w) <= 0:
+            if len(w) != self.n_classes or not all(0 <= v < math.inf for v in w) or sum(w) <= 0:
                 raise ValueError(f"label_shift must be {self.n_classes} non-negative class weights with a "
                                  f"positive sum for task {self.task!r}, got {self.label_shift!r}")
             object.__setattr__(self, "label_shift", w)
@@ -499,6 +504,8 @@ def build(spec: MixtureSpec, seed: int = 0, data_dir: str | Path | None = None) 
     """
     if not isinstance(spec, MixtureSpec):
         raise TypeError(f"spec must be a MixtureSpec, got {type(spec).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence([int(seed), 0xD0]).spawn(6)]
     split_rng, perm_rng, train_rng, eval_rng, shuffle_rng, concept_rng = streams
     k = spec.n_classes

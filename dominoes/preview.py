@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from dominoes.dataset import KIND_NAMES, DominoSet
+from slt.clikit import check_output_path, save_figure
 
 
 def save_preview(ds: DominoSet, path: str | Path, n: int = 32, columns: int = 8,
@@ -17,6 +18,7 @@ def save_preview(ds: DominoSet, path: str | Path, n: int = 32, columns: int = 8,
     """
     from matplotlib.figure import Figure  # no pyplot: leaves the user's backend and figure registry alone
 
+    check_output_path(path, "preview")
     n = min(n, len(ds))
     if n == 0:
         raise ValueError("nothing to preview: the set is empty")
@@ -40,7 +42,4 @@ def save_preview(ds: DominoSet, path: str | Path, n: int = 32, columns: int = 8,
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return save_figure(fig, path, "preview", dpi=110)

@@ -19,6 +19,7 @@ import pkgutil
 import sys
 from fractions import Fraction
 from importlib import import_module
+from pathlib import Path
 
 import numpy as np
 
@@ -105,3 +106,39 @@ def parse_number(text: str, what: str) -> Fraction:
         return Fraction(text.strip())
     except (ValueError, ZeroDivisionError):
         raise ValueError(f"{what} must be a number such as 1, 0.3 or 3/10, got {text!r}") from None
+
+
+IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")
+
+
+def check_output_path(path, what: str = "output file", suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> Path:
+    """Check, before any work is done, that a picture can be written at ``path``; return it as a Path.
+
+    Refuses an empty name, a folder, a name without one of ``suffixes`` (matplotlib would silently add
+    ``.png`` and write somewhere else), and a parent that exists but is not a folder. Missing parent
+    folders are fine: :func:`save_figure` creates them.
+    """
+    if path is None or not str(path).strip():
+        raise ValueError(f"{what}: empty file name")
+    out = Path(path).expanduser()
+    if str(path).endswith(("/", "\\")) or out.is_dir():
+        raise ValueError(f"{what} {str(path)!r} is a folder; give a file name such as {out / 'figure.png'}")
+    if out.suffix.lower() not in suffixes:
+        raise ValueError(f"{what} {str(path)!r} needs one of the extensions {', '.join(suffixes)}")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{what} {str(path)!r}: {parent} is not a folder")
+            break
+    return out
+
+
+def save_figure(fig, path, what: str = "output file", **kwargs) -> Path:
+    """``fig.savefig(path)`` after :func:`check_output_path`, making parent folders; OSError -> ValueError."""
+    out = check_output_path(path, what)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, **kwargs)
+    except OSError as exc:
+        raise ValueError(f"cannot write {what} {str(path)!r}: {exc.strerror or exc}") from None
+    return out

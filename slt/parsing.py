@@ -23,6 +23,8 @@ real-variable formulas (d|x|/dx = sign(x)).
 from __future__ import annotations
 
 import ast
+import cmath
+import math
 import re
 from collections.abc import Sequence
 from fractions import Fraction
@@ -31,6 +33,8 @@ import sympy
 
 MAX_LENGTH = 20_000
 MAX_EXPONENT = 1_000
+# expanding K into monomials (exact Hessian, the RLCT methods) is refused or skipped beyond this many terms
+MAX_TERMS = 20_000
 
 FUNCTIONS = {
     "exp": sympy.exp,
@@ -105,9 +109,10 @@ def parse_expression(text: str, variables: Sequence[str] | None = None) -> sympy
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
-        raise ValueError(f"syntax error in formula {text!r}{where}: {exc.msg}") from None
+        raise ValueError(f"syntax error in formula {_short(repr(text), 80)}{where}: {exc.msg}") from None
     except (ValueError, MemoryError, RecursionError) as exc:
-        raise ValueError(f"cannot parse formula {text!r}: {exc}") from None
+        reason = str(exc) or "the formula is nested too deeply"
+        raise ValueError(f"cannot parse formula {_short(repr(text), 80)}: {reason}") from None
     try:
         return _Builder(source, allowed).build(tree.body)
     except RecursionError:
@@ -134,15 +139,109 @@ def parse_number(text: str | int | float | Fraction, what: str = "value") -> sym
         try:
             value = parse_expression(text, variables=())
         except ValueError:
-            raise ValueError(f"{what} must be a number such as 1, 0.3, 3/10 or sqrt(2): {text!r}") from None
+            raise ValueError(
+                f"{what} must be a number such as 1, 0.3, 3/10 or sqrt(2): {_short(repr(text), 80)}"
+            ) from None
     else:
         try:
             return parse_number(float(text), what)
         except (TypeError, ValueError):
             raise ValueError(f"{what} must be a number, got {text!r}") from None
-    if value.free_symbols or not value.is_real:
+    if value.free_symbols:
+        raise ValueError(f"{what} must be a real number, got {text!r}")
+    check_magnitude(value, {}, what)  # before any exact evaluation: exp(exp(exp(100))) would never finish
+    if not value.is_real:
         raise ValueError(f"{what} must be a real number, got {text!r}")
     return value
+
+
+def expansion_size_bound(expr: sympy.Expr) -> int:
+    """An upper bound on the number of monomials of ``sympy.expand(expr)``, capped at ``MAX_TERMS + 1``.
+
+    Computed on the unexpanded tree (sums add, products multiply, ``b**n`` with a positive integer n
+    has at most C(t + n − 1, n) terms when b has t), so it costs nothing even for ``(x+y+z+w)**1000``.
+    Function calls and other powers count as one term.
+    """
+    cap = MAX_TERMS + 1
+
+    def bound(e) -> int:
+        if e.is_Add:
+            return min(cap, sum(bound(a) for a in e.args))
+        if e.is_Mul:
+            out = 1
+            for a in e.args:
+                out = min(cap, out * bound(a))
+            return out
+        if e.is_Pow and e.exp.is_Integer and e.exp > 0:
+            t, n = bound(e.base), int(e.exp)
+            if t == 1:
+                return 1
+            return min(cap, math.comb(t + n - 1, n) if n < cap else cap)
+        return 1
+
+    return bound(sympy.sympify(expr))
+
+
+class _Unknown(Exception):
+    """An expression node the float estimate does not know: no magnitude check is made."""
+
+
+_APPROX_FUNCTIONS = {
+    sympy.exp: cmath.exp,
+    sympy.log: cmath.log,
+    sympy.sin: cmath.sin,
+    sympy.cos: cmath.cos,
+    sympy.tanh: cmath.tanh,
+    sympy.Abs: abs,
+}
+
+
+def check_magnitude(expr: sympy.Expr, values: dict, what: str = "value") -> None:
+    """Raise ``ValueError`` if evaluating ``expr`` at ``values`` (symbol -> sympy number) overflows a double.
+
+    Exact evaluation of e.g. ``exp(exp(exp(100)))``, ``2**x`` at x = 10**1000 or ``sin(x)`` at
+    x = exp(exp(100)) never finishes (the exact result needs a number with 10**43 digits); a cheap
+    double-precision estimate of every subexpression finds the overflow first. Poles and domain
+    errors are left to the exact evaluation, which reports them.
+    """
+    floats: dict = {}
+
+    def approx(e) -> complex:
+        if e.is_Symbol:
+            if e not in floats:
+                if e not in values:
+                    raise _Unknown
+                floats[e] = approx(sympy.sympify(values[e]))
+            return floats[e]
+        if e.is_Number or e in (sympy.pi, sympy.E):
+            out = complex(float(e))
+        elif e.is_Add:
+            out = sum((approx(a) for a in e.args), 0j)
+        elif e.is_Mul:
+            out = 1 + 0j
+            for a in e.args:
+                out *= approx(a)
+        elif e.is_Pow:
+            base, exponent = approx(e.base), approx(e.exp)
+            if exponent.imag == 0 and exponent.real == int(exponent.real) and base.imag == 0:
+                out = complex(base.real ** int(exponent.real))
+            else:
+                out = base**exponent
+        elif e.func in _APPROX_FUNCTIONS and len(e.args) == 1:
+            out = complex(_APPROX_FUNCTIONS[e.func](approx(e.args[0])))
+        else:
+            raise _Unknown
+        if not cmath.isfinite(out):
+            raise OverflowError
+        return out
+
+    try:
+        approx(sympy.sympify(expr))
+    except OverflowError:
+        where = " at this point" if values else ""
+        raise ValueError(f"{what} is too large to evaluate{where} (beyond 1e308, the double range)") from None
+    except (_Unknown, ZeroDivisionError, ValueError, TypeError, RecursionError):
+        return
 
 
 class _Builder:

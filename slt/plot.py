@@ -22,7 +22,14 @@ def _figure(ax):
 
 def _numeric(expr, variables):
     f = sympy.lambdify(variables, expr, modules="numpy")
-    return lambda *args: np.broadcast_to(np.asarray(f(*args), dtype=np.float64), np.shape(args[0]))
+
+    def evaluate(*args):
+        # poles, domain edges and overflow are expected on a plot grid (log at 0, 1/x, exp(1000 x)): they
+        # become inf/nan pixels, not RuntimeWarnings on the user's terminal
+        with np.errstate(all="ignore"):
+            return np.broadcast_to(np.asarray(f(*args), dtype=np.float64), np.shape(args[0]))
+
+    return evaluate
 
 
 def default_bounds(potential, center=None) -> np.ndarray:

@@ -26,7 +26,16 @@ from sympy.polys.domains import QQ
 from sympy.polys.polyerrors import CoercionFailed, GeneratorsError
 from sympy.polys.rings import ring
 
-from slt.parsing import check_variable_names, natural_key, parse_expression, parse_number, symbol
+from slt.parsing import (
+    MAX_TERMS,
+    check_magnitude,
+    check_variable_names,
+    expansion_size_bound,
+    natural_key,
+    parse_expression,
+    parse_number,
+    symbol,
+)
 
 PRIOR_KINDS = ("box", "gaussian")
 
@@ -128,9 +137,7 @@ class Prior:
 def _per_variable(value, default: float, d: int, what: str) -> tuple[float, ...]:
     if value is None:
         return (float(default),) * d
-    if np.ndim(value) == 0:
-        return (float(value),) * d
-    out = tuple(float(v) for v in value)
+    out = (float(value),) * d if np.ndim(value) == 0 else tuple(float(v) for v in value)
     if len(out) != d:
         raise ValueError(f"prior {what} has {len(out)} entries but the potential has {d} variables")
     if not all(np.isfinite(out)):
@@ -259,6 +266,8 @@ class Potential:
         """K as a sparse polynomial over QQ (fast exact derivatives), or None if it is not one."""
         if not self._expr.is_polynomial(*self._variables):
             return None
+        if expansion_size_bound(self._expr) > MAX_TERMS:
+            return None  # e.g. (x+y+z+w)**1000: expanding would never finish; sympy.diff keeps it factored
         try:
             _, *gens = ring(self._variables, QQ)
             return gens[0].ring(self._expr), gens
@@ -318,25 +327,29 @@ class Potential:
             )
         return tuple(parse_number(v, f"coordinate {n}") for n, v in zip(self._names, values, strict=True))
 
-    def _subs(self, point) -> dict:
-        return dict(zip(self._variables, self.coordinates(point), strict=True))
+    def _subs(self, point, what: str = "K", *exprs) -> dict:
+        """The substitution for ``point``, after checking that ``exprs`` do not overflow there."""
+        subs = dict(zip(self._variables, self.coordinates(point), strict=True))
+        for e in exprs:
+            check_magnitude(e, subs, what)
+        return subs
 
     def __call__(self, point=None) -> float:
         """K(point) as a float (evaluated exactly, then rounded)."""
-        return _to_float(self._expr.xreplace(self._subs(point)), "K")
+        return _to_float(self._expr.xreplace(self._subs(point, "K", self._expr)), "K")
 
     def exact_value(self, point=None) -> sympy.Expr:
         """K(point) as an exact sympy number."""
-        return sympy.simplify(self._expr.xreplace(self._subs(point)))
+        return sympy.simplify(self._expr.xreplace(self._subs(point, "K", self._expr)))
 
     def gradient_at(self, point=None) -> np.ndarray:
         """∇K(point), shape (d,), float64."""
-        subs = self._subs(point)
+        subs = self._subs(point, "gradient", *self.gradient)
         return np.array([_to_float(g.xreplace(subs), "gradient") for g in self.gradient])
 
     def hessian_at(self, point=None) -> np.ndarray:
         """The Hessian matrix at ``point``, shape (d, d), float64."""
-        subs = self._subs(point)
+        subs = self._subs(point, "Hessian", *self.hessian)
         H = np.array([[_to_float(h.xreplace(subs), "Hessian") for h in row] for row in self.hessian.tolist()])
         return H.reshape(self.dim, self.dim)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dominoes.mixture import add_mixture_arguments, build, spec_from_args
-from slt.clikit import print_json
+from slt.clikit import check_output_path, print_json
 
 
 def register(subparsers) -> None:
@@ -22,8 +22,10 @@ def register(subparsers) -> None:
 
 def handler(args) -> int:
     spec = spec_from_args(args)
+    if args.preview is not None:
+        check_output_path(args.preview, "--preview")  # before the build, which may take a while
     data = build(spec, seed=args.seed, data_dir=args.data_dir)
-    if args.preview:
+    if args.preview is not None:
         from dominoes.preview import save_preview
 
         save_preview(data.train, args.preview, title=data.source)
@@ -60,6 +62,6 @@ def handler(args) -> int:
     for side, score in scores.items():
         print(f"simplicity ({side} side, {score.source}): probe accuracy {score.accuracy:.3f} "
               f"(chance {score.chance:.2f}, normalized {score.normalized:.3f})")
-    if args.preview:
+    if args.preview is not None:
         print(f"preview: {args.preview}")
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from dominoes.data.download import RESOURCES, download
 from dominoes.data.locate import cache_dir
 from slt.clikit import print_json
@@ -20,10 +22,20 @@ def register(subparsers) -> None:
     p.set_defaults(func=handler)
 
 
+MAX_RETRIES = 10  # the wait doubles per retry: 10 retries already wait about 17 minutes in all
+
+
 def handler(args) -> int:
-    if args.retries < 0:
-        raise ValueError(f"--retries must be >= 0, got {args.retries}")
-    result = download(args.dataset, args.root, mirror=args.mirror, retries=args.retries)
+    if not 0 <= args.retries <= MAX_RETRIES:
+        raise ValueError(f"--retries must be between 0 and {MAX_RETRIES}, got {args.retries}")
+    try:
+        result = download(args.dataset, args.root, mirror=args.mirror, retries=args.retries)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        # the network or the destination failed: one line, not a traceback (exit status 1: not bad input)
+        print(f"dominoes download: error: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         print_json(result.to_dict())
     else:

@@ -43,6 +43,16 @@ def restricted_loads(data: bytes):
     return RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load()
 
 
+def _load(path: Path):
+    """Restricted-unpickle the file at ``path``; a refused, truncated or garbled pickle is a ValueError."""
+    try:
+        return restricted_loads(path.read_bytes())
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+            UnicodeDecodeError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise ValueError(f"{path}: not a readable CIFAR-10 pickle ({reason})") from None
+
+
 def _key(d: dict, name: str):
     for key in (name, name.encode()):
         if key in d:
@@ -53,18 +63,18 @@ def _key(d: dict, name: str):
 def read_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read one batch: images uint8 (n, 3, 32, 32) in CHW order, labels int64 (n,)."""
     path = Path(path)
-    try:
-        batch = restricted_loads(path.read_bytes())
-    except pickle.UnpicklingError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    batch = _load(path)
     if not isinstance(batch, dict):
         raise ValueError(f"{path}: expected a pickled dict, got {type(batch).__name__}")
     try:
         data, labels = _key(batch, "data"), _key(batch, "labels")
     except KeyError as exc:
         raise ValueError(f"{path}: CIFAR batch lacks the key {exc.args[0]!r}") from None
-    data = np.asarray(data, dtype=np.uint8)
-    labels = np.asarray(labels, dtype=np.int64)
+    try:
+        data = np.asarray(data, dtype=np.uint8)
+        labels = np.asarray(labels, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{path}: CIFAR batch data or labels are not arrays of integers ({exc})") from None
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
         raise ValueError(f"{path}: expected data (n, 3072) and n labels, got {data.shape} and {labels.shape}")
     return np.ascontiguousarray(data.reshape(-1, 3, 32, 32)), labels
@@ -73,6 +83,10 @@ def read_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 def read_label_names(path: str | Path) -> tuple[str, ...]:
     """The class names from ``batches.meta``."""
     path = Path(path)
-    meta = restricted_loads(path.read_bytes())
-    names = _key(meta, "label_names")
-    return tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
+    meta = _load(path)
+    try:
+        names = _key(meta, "label_names")
+        return tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
+    except (KeyError, TypeError, UnicodeDecodeError) as exc:
+        reason = type(exc).__name__
+        raise ValueError(f"{path}: expected a dict with a list 'label_names' ({reason})") from None

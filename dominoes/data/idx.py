@@ -8,6 +8,7 @@ elements in row-major order, big-endian.
 from __future__ import annotations
 
 import gzip
+import math
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ def read_idx_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise ValueError(f"{name}: truncated IDX header")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     dtype = _TYPES[code]
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)  # Python ints: np.prod would wrap around for a forged header
     if len(data) != header + count * dtype.itemsize:
         raise ValueError(f"{name}: IDX header declares shape {shape} "
                          f"({header + count * dtype.itemsize} bytes) but the file holds {len(data)} bytes")

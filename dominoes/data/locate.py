@@ -41,8 +41,16 @@ def cache_dir() -> Path:
 def search_roots(explicit: str | Path | None = None) -> list[Path]:
     """The roots searched, in order: ``explicit``, ``$DOMINOES_DATA``, the cache folder."""
     roots = []
+    if explicit is not None and not str(explicit).strip():
+        raise ValueError("data folder: empty path")
     if explicit:
-        roots.append(Path(explicit).expanduser())
+        folder = Path(explicit).expanduser()
+        # an explicit folder that is not there is a typo, not a request for the procedural stand-ins
+        if not folder.exists():
+            raise FileNotFoundError(f"data folder {str(explicit)!r} does not exist")
+        if not folder.is_dir():
+            raise ValueError(f"data folder {str(explicit)!r} is not a folder")
+        roots.append(folder)
     if os.environ.get(ENV_VAR):
         roots.append(Path(os.environ[ENV_VAR]).expanduser())
     roots.append(cache_dir())

@@ -57,6 +57,13 @@ class ImageSource:
         return f"ImageSource(name={self.name!r}, split={self.split!r}, n={len(self)}, origin={self.origin!r})"
 
 
+def _check_labels(labels: np.ndarray, k: int, where) -> None:
+    """Refuse labels outside 0..k-1 (a corrupt or foreign file) rather than silently drop those images."""
+    if len(labels) and (labels.min() < 0 or labels.max() >= k):
+        low, high = int(labels.min()), int(labels.max())
+        raise ValueError(f"{where}: labels must lie in 0..{k - 1}, found {low}..{high}")
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
@@ -81,10 +88,11 @@ def _notes(dataset: str, paths) -> tuple[str, ...]:
 def _load_idx_pair(dataset: str, images_path: Path, labels_path: Path, split: str,
                    origin: str) -> ImageSource:
     images, labels = read_idx(images_path), read_idx(labels_path).astype(np.int64)
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(f"{images_path}: expected (n, 28, 28) images and n labels, "
                          f"got {images.shape}, {labels.shape}")
     names = FASHION_CLASS_NAMES if dataset == "fashion-mnist" else tuple(str(d) for d in range(10))
+    _check_labels(labels, len(names), labels_path)
     return ImageSource(dataset, _readonly(pad_gray(images)), _readonly(labels), split, names, origin,
                        grayscale=True, notes=_notes(dataset, (images_path, labels_path)))
 
@@ -95,6 +103,9 @@ def _load_cifar(paths: tuple[Path, ...], split: str, origin: str, meta: Path | N
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
     names = read_label_names(meta) if meta is not None else CIFAR10_CLASS_NAMES
+    if len(names) != len(CIFAR10_CLASS_NAMES):
+        raise ValueError(f"{meta}: expected {len(CIFAR10_CLASS_NAMES)} class names, got {len(names)}")
+    _check_labels(labels, len(names), paths[0] if len(paths) == 1 else paths[0].parent)
     files = paths + ((meta,) if meta is not None else ())
     return ImageSource("cifar10", _readonly(images), _readonly(labels), split, names, origin,
                        notes=_notes("cifar10", files))

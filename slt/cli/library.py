@@ -22,7 +22,7 @@ def register(subparsers) -> None:
 def handle(args: argparse.Namespace) -> int:
     from slt import library
 
-    if args.name:
+    if args.name is not None:
         entry = library.get(args.name)
         if args.json:
             print_json(entry.to_dict())

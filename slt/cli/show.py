@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 import sympy
 
-from slt.clikit import parse_assignments, print_json
+from slt.clikit import check_output_path, parse_assignments, print_json, save_figure
 
 
 def register(subparsers) -> None:
@@ -34,6 +34,7 @@ def describe(potential, point=None) -> dict:
     """What ``slt show`` prints, as a JSON-ready dict (exact values as strings, floats beside them)."""
     coords = potential.coordinates(point)
     value = potential(point)  # first, so that a singular point is reported as a bad value of K
+    potential.gradient_at(point)  # refuses points where the exact gradient would overflow (or never finish)
     subs = dict(zip(potential.variables, coords, strict=True))
     grad_at = [sympy.simplify(g.xreplace(subs)) for g in potential.gradient]
     hess_at = potential.hessian.xreplace(subs).applyfunc(sympy.simplify)
@@ -62,8 +63,10 @@ def handle(args: argparse.Namespace) -> int:
     variables = [v.strip() for v in args.vars.split(",")] if args.vars else None
     potential = Potential(args.expr, variables)
     point = parse_assignments(args.at, "point") or None
+    if args.plot is not None:
+        check_output_path(args.plot, "--plot")
     info = describe(potential, point)
-    if args.plot:
+    if args.plot is not None:
         _plot(potential, point, args.plot)
         info["plot"] = args.plot
     if args.json:
@@ -85,7 +88,7 @@ def handle(args: argparse.Namespace) -> int:
         f"Hessian rank: {info['hessian_rank']} of {potential.dim} "
         f"({info['degenerate_directions']} degenerate directions)",
     ]
-    if args.plot:
+    if args.plot is not None:
         lines.append(f"plot: {args.plot}")
     print("\n".join(lines))
     return 0
@@ -111,4 +114,4 @@ def _plot(potential, point, path: str) -> None:
         fig = plot.profile(potential, center=point)
     else:
         raise ValueError(f"--plot draws potentials in 1 or 2 variables; this one has {potential.dim}")
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, "--plot", dpi=120)

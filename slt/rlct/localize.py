@@ -14,6 +14,7 @@ are not part of the local question.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -23,9 +24,12 @@ from numbers import Integral
 import numpy as np
 import sympy
 
+from slt.parsing import MAX_TERMS, check_magnitude, expansion_size_bound
 from slt.potential import Potential
 
 # The sign check samples K on rational spheres of these radii around the point.
+# sympy's series expansion needs minutes beyond this degree (and MAX_TERMS bounds it in many variables)
+MAX_TAYLOR_ORDER = 100
 SIGN_CHECK_RADII = (Fraction(1, 10**3), Fraction(1, 10**6))
 
 
@@ -104,7 +108,9 @@ def localize(target, at=None, prior_exponents=None, taylor_order: int | None = N
             raise ValueError(f"coordinate {name}={c} is not rational; exact methods need a rational point")
     tau = prior_weights(potential, prior_exponents, point)
     variables = potential.variables
-    value = sympy.simplify(potential.expr.xreplace(dict(zip(variables, point, strict=True))))
+    subs = dict(zip(variables, point, strict=True))
+    check_magnitude(potential.expr, subs, "K")  # exact evaluation of an overflowing K never finishes
+    value = sympy.simplify(potential.expr.xreplace(subs))
     if value != 0:
         where = "the origin" if at is None else f"the point {at}"
         raise ValueError(f"K = {value} at {where}, not 0: λ is defined at a zero of K (a true parameter)")
@@ -112,11 +118,22 @@ def localize(target, at=None, prior_exponents=None, taylor_order: int | None = N
     if taylor_order is not None:
         if isinstance(taylor_order, bool) or not isinstance(taylor_order, Integral) or taylor_order < 1:
             raise ValueError(f"taylor_order must be an integer >= 1, got {taylor_order!r}")
+        monomials = math.comb(int(taylor_order) + len(variables), len(variables))
+        if taylor_order > MAX_TAYLOR_ORDER or monomials > MAX_TERMS:
+            raise ValueError(
+                f"taylor_order={taylor_order} is too high for {len(variables)} variable(s): at most "
+                f"{MAX_TAYLOR_ORDER}, and at most {MAX_TERMS} monomials of degree <= N (here {monomials})"
+            )
         shifted = _taylor_polynomial(shifted, variables, int(taylor_order))
     elif not shifted.is_polynomial(*variables):
         raise ValueError(
             f"K = {potential.expr} is not a polynomial in {', '.join(potential.names)}; pass "
             "taylor_order=N (CLI: --taylor-order N) to use its Taylor polynomial of degree N at the point"
+        )
+    if expansion_size_bound(shifted) > MAX_TERMS:
+        raise ValueError(
+            f"K may expand to more than {MAX_TERMS} monomials at the point (e.g. (x+y+z+w)**1000); "
+            "the exact methods cannot handle it"
         )
     poly = _rational_poly(sympy.expand(shifted), variables)
     _check_nonnegative(poly, potential.names)
