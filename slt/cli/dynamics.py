@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from slt.clikit import print_json
+from slt.clikit import check_output_path, print_json, save_figure
 
 
 def register(subparsers) -> None:
@@ -42,6 +42,8 @@ def handle(args: argparse.Namespace) -> int:
     from slt.phases.dynamics import occupancy
     from slt.phases.stages import detect_stages
 
+    if args.plot:
+        check_output_path(args.plot, "--plot")
     potential = load_potential(args.expr, args.box)
     if not args.basin:
         raise ValueError("give at least one --basin NAME:x=..,y=..")
@@ -74,7 +76,7 @@ def handle(args: argparse.Namespace) -> int:
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
         occupancy_plot(time, occ, [b.name for b in basins], a1)
         stages_plot(time, mean_loss, stages, a2)
-        fig.savefig(args.plot, dpi=130)
+        save_figure(fig, args.plot, "--plot", dpi=130)
     final = dict(zip((b.name for b in basins), occ[-1].tolist(), strict=True))
     if args.json:
         print_json(

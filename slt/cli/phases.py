@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from slt.clikit import print_json
+from slt.clikit import check_output_path, print_json, save_figure
 
 
 def register(subparsers) -> None:
@@ -85,6 +85,8 @@ def handle(args: argparse.Namespace) -> int:
         raise ValueError(f"--n-range must start above 1, got {args.n_range!r}")
     if args.points < 2:
         raise ValueError(f"--points must be >= 2, got {args.points}")
+    if args.plot:
+        check_output_path(args.plot, "--plot")
     potential = load_potential(args.expr, args.box)
     basins = dict(parse_basin(b) for b in args.basin) or None
     if basins is not None and len(basins) != len(args.basin):
@@ -101,7 +103,7 @@ def handle(args: argparse.Namespace) -> int:
         from slt.phases.plots import phase_diagram_plot
 
         ax = phase_diagram_plot(diagram)
-        ax.figure.savefig(args.plot, dpi=130)
+        save_figure(ax.figure, args.plot, "--plot", dpi=130)
     if args.json:
         print_json(diagram.to_dict())
         return 0
