@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slt.clikit import parse_number, print_json
+from slt.clikit import check_output_path, parse_number, print_json, save_figure
 
 
 def register(subparsers) -> None:
@@ -46,8 +46,9 @@ def handle(args) -> int:
 
         if not args.x:
             raise ValueError("--plot needs --x AXIS (a swept parameter)")
+        check_output_path(args.figure, "--figure")
         figure = plot_sweep(frame[frame["status"] == "done"], args.plot, args.x, args.y)
-        figure.savefig(args.figure, dpi=120, bbox_inches="tight")
+        save_figure(figure, args.figure, "--figure", dpi=120, bbox_inches="tight")
     if args.json:
         print_json(frame.to_dict(orient="records"))
         return 0
