@@ -48,7 +48,9 @@ class DominoSet:
     def __post_init__(self):
         n = len(self.labels)
         if self.images.dtype != np.uint8 or self.images.shape[1:] != IMAGE_SHAPE:
-            raise ValueError(f"images must be uint8 of shape (N, 3, 64, 32), got {self.images.dtype} {self.images.shape}")
+            raise ValueError(
+                f"images must be uint8 of shape (N, 3, 64, 32), got {self.images.dtype} {self.images.shape}"
+            )
         for name in ("images", "kind", "mnist_class", "cifar_class", "mnist_index", "cifar_index"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name} has {len(getattr(self, name))} rows, labels has {n}")

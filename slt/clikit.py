@@ -93,7 +93,9 @@ def parse_assignments(text: str | None, what: str = "point") -> dict[str, str]:
         name, sep, value = part.partition("=")
         name, value = name.strip(), value.strip()
         if not sep or not name or not value:
-            raise ValueError(f"bad {what} {text!r}: expected name=value pairs separated by commas, e.g. x=1,y=0")
+            raise ValueError(
+                f"bad {what} {text!r}: expected name=value pairs separated by commas, e.g. x=1,y=0"
+            )
         if name in out:
             raise ValueError(f"bad {what} {text!r}: {name!r} is given twice")
         out[name] = value
