@@ -106,9 +106,12 @@ class TrainResult:
 
     curves — long DataFrame (step, split, metric, value), one row per evaluation step, split and metric.
     final — ``{split: {"accuracy", "loss"[, "auc"]}}`` on every example of each split after the last step.
-    device — where it ran; wall_s — seconds of this call (training + evaluation); eval_s — the part spent
-    on curve evaluations; run_id — the store's id (None without a store); resumed_from — the step of the
+    device — where it ran; run_id — the store's id (None without a store); resumed_from — the step of the
     checkpoint this call started from (None for a fresh run).
+    Timings, in seconds of this call: wall_s = setup (data to the device, network, checkpoint) + loop_s +
+    eval_s + final_s, where loop_s is the optimizer steps alone (batch gathering, forward, backward,
+    update), eval_s the curve evaluations (with their store writes and checkpoints) and final_s the
+    evaluation of :attr:`final` on every example.
     """
 
     curves: pd.DataFrame
@@ -122,6 +125,8 @@ class TrainResult:
     run_id: str | None = None
     resumed_from: int | None = None
     config: dict = field(default_factory=dict)
+    loop_s: float = 0.0
+    final_s: float = 0.0
 
     @property
     def eval_fraction(self) -> float:
@@ -134,6 +139,8 @@ class TrainResult:
             "data_source": self.data_source,
             "wall_s": self.wall_s,
             "eval_s": self.eval_s,
+            "loop_s": self.loop_s,
+            "final_s": self.final_s,
             "eval_fraction": self.eval_fraction,
             "seed": self.seed,
             "steps": self.steps,
@@ -165,6 +172,15 @@ def select_device(name: str = "auto") -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"device {name!r} requested but MPS is not available here")
     return device
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the work queued on ``device`` (a no-op on the CPU), so that a wall-clock reading after it
+    covers that work: kernels on a GPU run asynchronously to the Python loop that launches them."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
 def eval_steps(steps: int, eval_every: int, log_evals: int) -> list[int]:
@@ -283,19 +299,25 @@ def store_result(final: dict, eval_s: float) -> dict:
 def deterministic_algorithms(enabled: bool):
     """Deterministic kernels where torch has them (warn, do not fail, where it has none); restored on exit.
 
-    Used on the CPU, where it costs nothing; on a GPU it would slow convolutions down, so runs there are
-    reproducible only up to the nondeterminism of cuDNN / cuBLAS reductions.
+    Used on the CPU only; on a GPU it would slow convolutions down, so runs there are reproducible only up
+    to the nondeterminism of cuDNN / cuBLAS reductions. Deterministic mode also fills every newly allocated
+    tensor with NaN (``torch.utils.deterministic.fill_uninitialized_memory``), a debugging aid that costs an
+    extra pass over every intermediate of every step (about 10 % of a small-CNN step on 2 cores) and changes
+    no result — no kernel reads memory it has not written — so it is switched off here.
     """
     if not enabled:
         yield
         return
     before = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    fill_before = torch.utils.deterministic.fill_uninitialized_memory
     torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.utils.deterministic.fill_uninitialized_memory = False
     try:
         yield
     finally:
         torch.use_deterministic_algorithms(before, warn_only=warn_only)
+        torch.utils.deterministic.fill_uninitialized_memory = fill_before
 
 
 def progress_bar(total: int, initial: int, progress: bool | None, desc: str) -> tqdm:
@@ -351,6 +373,7 @@ def train(data: DominoData, config: TrainConfig, *, store=None, run_id: str | No
 
     def record(step: int) -> None:
         nonlocal eval_s
+        synchronize(device)  # queued training steps belong to loop_s, not to this evaluation
         t = time.perf_counter()
         metrics = evaluate(model, curve_sets, config.eval_batch)
         new = metric_rows(step, metrics)
@@ -371,6 +394,7 @@ def train(data: DominoData, config: TrainConfig, *, store=None, run_id: str | No
         with deterministic_algorithms(device.type == "cpu"), bar:
             if start == 0 and 0 in schedule:
                 record(0)
+            loop_t0, eval_before = time.perf_counter(), eval_s
             for step in range(start, config.steps):
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate(config, step)
@@ -383,7 +407,11 @@ def train(data: DominoData, config: TrainConfig, *, store=None, run_id: str | No
                 bar.update(1)
                 if step + 1 in schedule:
                     record(step + 1)
+            synchronize(device)
+            final_t0 = time.perf_counter()
+            loop_s = final_t0 - loop_t0 - (eval_s - eval_before)
             final = evaluate(model, full_sets, config.eval_batch)
+            final_s = time.perf_counter() - final_t0
     except Exception:
         if store is not None:
             store.finish_run(run_id, status="failed", error=traceback.format_exc(),
@@ -396,5 +424,5 @@ def train(data: DominoData, config: TrainConfig, *, store=None, run_id: str | No
     return TrainResult(
         curves=pd.DataFrame(rows, columns=CURVE_COLUMNS), final=final, device=str(device), wall_s=wall_s,
         eval_s=eval_s, seed=config.seed, steps=config.steps, data_source=data.source, run_id=run_id,
-        resumed_from=resumed_from, config=config.to_dict(),
+        resumed_from=resumed_from, config=config.to_dict(), loop_s=loop_s, final_s=final_s,
     )

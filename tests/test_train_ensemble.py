@@ -12,13 +12,14 @@ from dominoes.train import TrainConfig, train
 torch.set_num_threads(1)
 
 
-@pytest.mark.parametrize("net,optimizer", [("mlp", "sgd"), ("cnn", "adam")])
-def test_ensemble_members_match_sequential_runs(net, optimizer):
+@pytest.mark.parametrize("net,optimizer,layout", [("mlp", "sgd", "auto"), ("cnn", "adam", "vmap"),
+                                                  ("cnn", "sgd", "loop")])
+def test_ensemble_members_match_sequential_runs(net, optimizer, layout):
     data = tiny_data(n_classes=3)
     config = TrainConfig(**{**FAST, "net": net, "width": 8}, optimizer=optimizer,
                          lr=0.05 if optimizer == "sgd" else 1e-3, steps=12)
     seeds = [4, 9]
-    members = train_ensemble(data, config, seeds, progress=False)
+    members = train_ensemble(data, config, seeds, progress=False, layout=layout)
     for seed, member in zip(seeds, members, strict=True):
         single = train(data, TrainConfig(**{**config.to_dict(), "seed": seed}), progress=False)
         assert member.seed == seed
@@ -46,3 +47,8 @@ def test_ensemble_logs_each_member_as_its_own_run(tmp_path):
 def test_bad_seed_lists_are_rejected(seeds, match):
     with pytest.raises(ValueError, match=match):
         train_ensemble(tiny_data(), TrainConfig(**FAST, steps=1), seeds)
+
+
+def test_unknown_layout_is_rejected():
+    with pytest.raises(ValueError, match="layout"):
+        train_ensemble(tiny_data(), TrainConfig(**FAST, steps=1), [0], layout="pmap")
