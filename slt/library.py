@@ -434,3 +434,18 @@ def get(name: str) -> Entry:
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(registry)}"
         raise KeyError(f"no library entry named {name!r}{hint}")
     return registry[name]
+
+
+def resolve(text: str):
+    """``(Potential, default point)`` for a command-line argument that names a library entry or is a formula.
+
+    A library name gives that entry's potential and its point ``at``; anything else is parsed (safely) as a
+    formula, with no default point. This is how every ``slt`` command accepts ``line_dot`` as well as
+    ``"(x - 1)**2*(x**2 + y**2)**4"``.
+    """
+    from slt.potential import Potential
+
+    if text in _registry():
+        entry = _registry()[text]
+        return entry.potential, ({k: str(v) for k, v in entry.at.items()} if entry.at else None)
+    return Potential(text), None

@@ -216,3 +216,20 @@ def test_scalar_prior_bounds_must_be_finite(prior):
 
     with pytest.raises(ValueError, match="must be finite"):
         Potential("x**2", prior=Prior(**prior))
+
+
+def test_library_names_are_potentials_not_variables_at_the_cli(capsys):
+    import json
+
+    from slt.cli import main
+
+    assert main(["rlct", "line_dot_line", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["lambda"], out["m"], out["exact"]) == ("1/2", 1, True)  # Lau et al. 2023, on the line
+
+
+def test_llc_warns_at_a_point_that_is_not_critical():
+    import slt
+
+    result = slt.llc("x + y**2", steps=200, chains=4, pilot_steps=100)
+    assert any("not a critical point" in w for w in result.diagnostics.warnings)

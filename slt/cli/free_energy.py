@@ -14,7 +14,7 @@ def register(subparsers) -> None:
         description="F_n = ∫₀ⁿ E_s[K] ds = −log ∫ e^{−nK} φ; λ from F_n = c + λ log n − (m−1) log log n.",
         epilog="example: slt free-energy 'x**2+y**4' --method quadrature --json",
     )
-    parser.add_argument("expr", help="the potential K")
+    parser.add_argument("expr", help="the potential K, or a library name (slt library)")
     parser.add_argument("--at", metavar="POINT", help="w* (reference value K(w*); default the origin)")
     parser.add_argument("--method", choices=("thermodynamic", "quadrature"), default="thermodynamic")
     parser.add_argument("--m", type=int, help="the multiplicity if known (default: fitted)")
@@ -25,8 +25,10 @@ def register(subparsers) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from slt.estimate import free_energy
+    from slt.library import resolve
 
-    result = free_energy(args.expr, at=parse_assignments(args.at, "point") or None,
+    potential, default_at = resolve(args.expr)
+    result = free_energy(potential, at=parse_assignments(args.at, "point") or default_at,
                          method=args.method, m=args.m,
                          seed=args.seed)
     if args.json:

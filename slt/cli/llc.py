@@ -15,12 +15,16 @@ def register(subparsers) -> None:
                      "∝ exp(−nβ K − γ/2 |w − w*|²), nβ = n / log n (Lau et al. 2023)."),
         epilog="example: slt llc 'x**2*y**4' --n 100000 --json",
     )
-    parser.add_argument("expr", help="the potential K, e.g. 'x**2*y**4'")
+    parser.add_argument("expr", help="the potential K, e.g. 'x**2*y**4', or a library name (slt library)")
     parser.add_argument("--at", metavar="POINT", help="w*, e.g. x=1,y=3/10 (default: the origin)")
     parser.add_argument("--n", default="100000", help="sample size n (default 100000); nβ = n / log n")
     parser.add_argument("--gamma", default="1", help="localisation strength γ (default 1)")
     parser.add_argument("--chains", type=int, default=200, help="independent chains (default 200)")
     parser.add_argument("--steps", type=int, default=30000, help="SGLD steps per chain (default 30000)")
+    parser.add_argument("--step-scale", default="0.03",
+                        help="step size ε = step_scale / (mean curvature of the pilot chains) (default 0.03)")
+    parser.add_argument("--pilot-steps", type=int, default=2000,
+                        help="steps of each pilot round that tunes ε and burns in (default 2000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=handle)
@@ -28,10 +32,14 @@ def register(subparsers) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from slt.estimate import llc
+    from slt.library import resolve
 
-    result = llc(args.expr, at=parse_assignments(args.at, "point") or None,
+    potential, default_at = resolve(args.expr)
+    result = llc(potential, at=parse_assignments(args.at, "point") or default_at,
                  n=float(parse_number(args.n, "--n")),
                  gamma=float(parse_number(args.gamma, "--gamma")), chains=args.chains, steps=args.steps,
+                 step_scale=float(parse_number(args.step_scale, "--step-scale")),
+                 pilot_steps=args.pilot_steps,
                  seed=args.seed)
     if args.json:
         out = {"llc": result.llc, "stderr": result.stderr, "chains": result.chains, **result.to_dict()}

@@ -67,7 +67,7 @@ def load_potential(expr: str, box: str | None):
     from slt import library
     from slt.potential import Potential, Prior
 
-    potential = library.get(expr).potential if expr in library.names() else Potential(expr)
+    potential, _ = library.resolve(expr)
     if box:
         lo, hi = parse_range(box, "--box")
         potential = Potential(

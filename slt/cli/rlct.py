@@ -63,8 +63,11 @@ def handle(args: argparse.Namespace) -> int:
         if not args.expr:
             raise ValueError("give a formula for K (e.g. 'x**2*y**4') or --rrr M N H r")
         at = parse_assignments(args.at, "point") or None
+        from slt import library
+
+        target = library.get(args.expr) if args.expr in library.names() else args.expr
         result = rlct(
-            args.expr, at=at, prior_exponents=_exponents(args.prior_exponents), taylor_order=args.taylor_order
+            target, at=at, prior_exponents=_exponents(args.prior_exponents), taylor_order=args.taylor_order
         )
     if args.json:
         print_json(result.to_dict())

@@ -15,7 +15,7 @@ def register(subparsers) -> None:
                      "then a fit of λ and m."),
         epilog="example: slt volume 'x**2*y**2' --m 2 --json",
     )
-    parser.add_argument("expr", help="the potential K")
+    parser.add_argument("expr", help="the potential K, or a library name (slt library)")
     parser.add_argument("--at", metavar="POINT", help="w*, e.g. x=1,y=3/10 (default: the origin)")
     parser.add_argument("--m", type=int, help="the multiplicity if known (default: fitted)")
     parser.add_argument("--radius", help="restrict the prior box to this half-width around w*")
@@ -29,7 +29,10 @@ def handle(args: argparse.Namespace) -> int:
     from slt.estimate import volume_scaling
 
     radius = None if args.radius is None else float(parse_number(args.radius, "--radius"))
-    result = volume_scaling(args.expr, at=parse_assignments(args.at, "point") or None, m=args.m,
+    from slt.library import resolve
+
+    potential, default_at = resolve(args.expr)
+    result = volume_scaling(potential, at=parse_assignments(args.at, "point") or default_at, m=args.m,
                             radius=radius,
                             samples=args.samples, seed=args.seed)
     if args.json:

@@ -148,6 +148,13 @@ def llc(target, at=None, n: float | None = None, *, n_beta: float | None = None,
     below = float(np.mean(kept < 0))
     trace = np.nanmean(main.loss, axis=1) - loss_at
     warnings = []
+    if not _is_model(obj):
+        grad = np.empty(d)
+        obj.compiled.grad(np.ascontiguousarray(w_star), grad)
+        if np.max(np.abs(grad)) > 1e-6 * (1.0 + abs(loss_at)):
+            # λ̂ presumes w* is a local minimum; elsewhere E[K] − K(w*) mostly measures the slope
+            warnings.append(f"w* is not a critical point of K (|∇K| = {np.max(np.abs(grad)):.3g}): the "
+                            "estimate is not a learning coefficient; pass the minimum with at=")
     if main.n_diverged:
         warnings.append(f"{main.n_diverged} of {chains} chains diverged (excluded); lower step_scale")
     if below > 0.05:

@@ -167,7 +167,8 @@ def measured_crossover(
     masses: BasinMasses, source: str, target: str, near: float | None = None
 ) -> float | None:
     """n where mass(target) = mass(source), linear in log n between grid points (nearest ``near``)."""
-    diff = np.log(masses.of(target)) - np.log(masses.of(source))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a basin of zero mass: log 0 = -inf is fine here
+        diff = np.log(masses.of(target)) - np.log(masses.of(source))
     t = np.log(masses.n)
     roots = []
     for i in np.flatnonzero(np.sign(diff[:-1]) * np.sign(diff[1:]) < 0):
