@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--data-dir", default=None, help="folder with real MNIST / CIFAR-10 files")
     p.add_argument("--out", default="dominoes-validate", help="output folder (default ./dominoes-validate)")
-    p.add_argument("--quick", action="store_true", help="a smaller sweep (about 2 minutes on 2 CPU cores)")
+    p.add_argument("--quick", action="store_true", help="a smaller sweep for a first look")
     p.add_argument("--device", default=None, help="torch device for training (default auto: cuda, mps, cpu)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON only")
     p.set_defaults(func=handler)
