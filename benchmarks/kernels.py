@@ -3,15 +3,21 @@
 For each case (K = (x y)², d = 2; a reduced-rank-regression potential, d = 24) it measures
 chain-steps per second of
 
-* ``slt``: :func:`slt.run` (Numba kernels, all threads, ``stats_only``; compile excluded);
+* ``slt``: :func:`slt.run` (Numba kernels, all threads, ``stats_only``; compile excluded), and
+  the same on one thread (numpy and the torch loop use one core, so on a loaded machine this is
+  the like-for-like ratio);
 * the random-number limit: Numba's ``np.random.Generator.standard_normal`` in a scalar loop,
-  normals/s on one thread × threads / d (an SGLD step needs d normals);
+  normals/s on one thread × threads / d (an SGLD step needs d normals); also the same limit for
+  slt's own ziggurat (:func:`slt.rng.standard_normal`), which is faster than Numba's;
 * numpy: the same SGLD vectorised over chains (gradient from sympy's numpy printer);
 * torch loop: one chain at a time, autograd and an ``torch.optim.Optimizer`` step per draw (the
   style of current LLC libraries such as devinterp);
 * torch batched: all chains in one tensor, one autograd call per step.
 
-Usage: ``python benchmarks/kernels.py [--quick] [--json PATH]``. Prints a markdown table.
+Usage: ``python benchmarks/kernels.py [--quick] [--json PATH] [--cpu-time]``. Prints a markdown
+table. ``--cpu-time`` divides by the CPU time of this process instead of wall time: every rate is
+then per core (the RNG limit is not multiplied by the threads), which stays meaningful on a machine
+shared with other jobs, where wall-clock rates mostly measure the share of CPU this process got.
 """
 
 from __future__ import annotations
@@ -30,8 +36,10 @@ import sympy
 from numba import njit
 
 import slt
+from slt import rng as slt_rng
 
 EPS, N_BETA, GAMMA = 1e-4, 100.0, 100.0
+_clock = time.perf_counter  # --cpu-time: time.process_time (all threads of this process)
 
 
 @njit
@@ -42,26 +50,50 @@ def _normals_loop(generator, count):
     return total
 
 
-def rng_limit(d: int, threads: int, seconds: float = 1.0) -> float:
-    """Chain-steps/s allowed by Numba's Generator normals: one-thread normals/s × threads / d."""
-    generator = np.random.default_rng(0)
-    _normals_loop(generator, 10)
+@njit
+def _slt_normals_loop(state, count):
+    total = 0.0
+    for _ in range(count):
+        total += slt_rng.standard_normal(state)
+    return total
+
+
+def rng_limit(d: int, threads: int, seconds: float = 1.0, own: bool = False) -> float:
+    """Chain-steps/s allowed by one-thread normals/s × threads / d, with Numba's Generator
+    (or slt's ziggurat when ``own``)."""
+    if own:
+        state = slt_rng.chain_states(0, 1)[0]
+        loop = lambda count: _slt_normals_loop(state, count)  # noqa: E731
+    else:
+        generator = np.random.default_rng(0)
+        loop = lambda count: _normals_loop(generator, count)  # noqa: E731
+    loop(10)
     count, elapsed = 10**6, 0.0
     while elapsed < seconds:
         count *= 2
-        start = time.perf_counter()
-        _normals_loop(generator, count)
-        elapsed = time.perf_counter() - start
-    return count / elapsed * threads / d
+        start = _clock()
+        loop(count)
+        elapsed = _clock() - start
+    return count / elapsed * (1 if _clock is time.process_time else threads) / d
 
 
-def slt_rate(potential, chains: int, steps: int) -> float:
+def slt_rate(potential, chains: int, steps: int, threads: int | None = None) -> float:
+    """Chain-steps/s of :func:`slt.run` (SGLD, ``stats_only``) with ``threads`` threads (default: all)."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads or before)
+    try:
+        return _slt_rate(potential, chains, steps)
+    finally:
+        numba.set_num_threads(before)
+
+
+def _slt_rate(potential, chains: int, steps: int) -> float:
     kw = dict(method="sgld", chains=chains, step_size=EPS, n_beta=N_BETA, gamma=GAMMA, stats_only=True,
               progress=False)
     slt.run(potential, steps=2, **kw)  # compile (or load from the cache)
-    start = time.perf_counter()
+    start = _clock()
     result = slt.run(potential, steps=steps, **kw)
-    elapsed = time.perf_counter() - start
+    elapsed = _clock() - start
     if result.n_diverged:
         raise RuntimeError(f"{result.n_diverged} chains diverged in the benchmark")
     return chains * steps / elapsed
@@ -70,11 +102,11 @@ def slt_rate(potential, chains: int, steps: int) -> float:
 def _timed_steps(step, budget_s: float, max_steps: int) -> float:
     """Steps per second of ``step()`` over about ``budget_s`` seconds (at least 5 steps)."""
     step()
-    start, done = time.perf_counter(), 0
-    while done < max_steps and (done < 5 or time.perf_counter() - start < budget_s):
+    start, done = _clock(), 0
+    while done < max_steps and (done < 5 or _clock() - start < budget_s):
         step()
         done += 1
-    return done / (time.perf_counter() - start)
+    return done / (_clock() - start)
 
 
 def numpy_rate(potential, chains: int, budget_s: float) -> float:
@@ -158,7 +190,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (under a minute)")
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="rates per CPU-second of this process (per core; steadier on a shared machine)")
     args = parser.parse_args(argv)
+    global _clock
+    _clock = time.process_time if args.cpu_time else time.perf_counter
     threads = numba.get_num_threads()
     import torch
 
@@ -170,16 +206,19 @@ def main(argv=None) -> int:
         row = {
             "name": name, "d": potential.dim, "chains": chains, "steps": steps, "threads": threads,
             "chain_steps_per_s": slt_rate(potential, chains, steps),
+            "one_thread_chain_steps_per_s": slt_rate(potential, chains, steps, threads=1),
             "rng_limit_chain_steps_per_s": rng_limit(potential.dim, threads, budget / 2),
+            "slt_rng_limit_chain_steps_per_s": rng_limit(potential.dim, threads, budget / 2, own=True),
             "numpy_chain_steps_per_s": numpy_rate(potential, chains, budget),
             "torch_loop_chain_steps_per_s": torch_loop_rate(potential, budget),
             "torch_batched_chain_steps_per_s": torch_batched_rate(potential, chains, budget),
         }
         rows.append(row)
-    print(table(rows))
+    print(("Rates per CPU-second (per core).\n" if args.cpu_time else "") + table(rows))
     if args.json:
         out = {
             "cases": rows,
+            "clock": "process_time (rates per core)" if args.cpu_time else "wall",
             "machine": {"cpus": os.cpu_count(), "threads": threads, "python": platform.python_version(),
                         "numpy": np.__version__, "numba": numba.__version__, "torch": torch.__version__,
                         "platform": platform.platform()},
@@ -192,9 +231,9 @@ def main(argv=None) -> int:
 
 def table(rows) -> str:
     lines = [
-        "| case | d | chains × steps | threads | slt chain-steps/s | % of RNG limit | × numpy | × torch loop "
-        "| × torch batched |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| case | d | chains × steps | threads | slt chain-steps/s | % of RNG limit | % of slt-RNG limit "
+        "| × numpy | × numpy, 1 thread each | × torch loop | × torch batched |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         rate = r["chain_steps_per_s"]
@@ -202,8 +241,9 @@ def table(rows) -> str:
         loop, batched = r["torch_loop_chain_steps_per_s"], r["torch_batched_chain_steps_per_s"]
         lines.append(
             f"| {r['name']} | {r['d']} | {r['chains']} × {r['steps']} | {r['threads']} | {rate:.3g} "
-            f"| {100 * rate / limit:.0f}% | {rate / numpy_rate_:.1f} | {rate / loop:.0f} "
-            f"| {rate / batched:.1f} |"
+            f"| {100 * rate / limit:.0f}% | {100 * rate / r['slt_rng_limit_chain_steps_per_s']:.0f}% "
+            f"| {rate / numpy_rate_:.1f} | {r['one_thread_chain_steps_per_s'] / numpy_rate_:.1f} "
+            f"| {rate / loop:.0f} | {rate / batched:.1f} |"
         )
     return "\n".join(lines)
 

@@ -31,10 +31,10 @@ minibatch (``batch_size`` indices, or one 64-bit word to shuffle a new epoch), t
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from slt.kernels import ALL_DATA, WITH_REPLACEMENT, WITHOUT_REPLACEMENT, push_loss, shuffle_indices
-from slt.rng import index_below, next_u64, standard_normal
+from slt.rng import index_below_t, next_word, normal_t
 
 _CACHE = False  # the generated copies say True
 
@@ -70,12 +70,16 @@ def _first_record(first_step, record_every):
 @njit(cache=_CACHE)
 def _full_batch_chain(w_row, v, state, stats, w_star, a_grad, a_loc, sigma, momentum, first_step, steps,
                       record_every, burn_in, bound, rec_pos, rec_loss, rec_gnorm, chain):
+    # The chain's RNG state and loss sums live in locals (registers) during the loop and go back to
+    # their arrays at the end: stores into arrays that may alias each other forced reloads every step.
     d = w_row.shape[0]
     w = np.empty(d)
     for j in range(d):
         w[j] = w_row[j]
     w_new = np.empty(d)
     g = np.empty(d)
+    t = (state[0], state[1], state[2], state[3])
+    acc = (stats[0], stats[1], stats[2], stats[3])
     next_record = _first_record(first_step, record_every)
     status = -1
     for step in range(first_step, first_step + steps):
@@ -87,7 +91,7 @@ def _full_batch_chain(w_row, v, state, stats, w_star, a_grad, a_loc, sigma, mome
             _record(step // record_every, chain, w, g, loss, rec_pos, rec_loss, rec_gnorm)
             next_record += record_every
         if step >= burn_in:
-            push_loss(stats, loss)
+            acc = push_loss(acc, loss)
         # The update, written out here rather than in a helper: Numba's inlining of a helper that takes
         # arrays adds reference counting per call, which doubled the cost of a step.
         if momentum != 0.0:
@@ -97,7 +101,8 @@ def _full_batch_chain(w_row, v, state, stats, w_star, a_grad, a_loc, sigma, mome
         inside = True
         if sigma != 0.0:
             for j in range(d):
-                x = w[j] - a_grad * g[j] - a_loc * (w[j] - w_star[j]) + sigma * standard_normal(state)
+                xi, t = normal_t(t)
+                x = w[j] - a_grad * g[j] - a_loc * (w[j] - w_star[j]) + sigma * xi
                 w_new[j] = x
                 inside &= abs(x) <= bound  # False for NaN too
         else:
@@ -108,18 +113,20 @@ def _full_batch_chain(w_row, v, state, stats, w_star, a_grad, a_loc, sigma, mome
         if not inside:
             status = step + 1
             break
-        for j in range(d):
-            w[j] = w_new[j]
+        w, w_new = w_new, w
     for j in range(d):
         w_row[j] = w[j]
+    state[0], state[1], state[2], state[3] = t
+    stats[0], stats[1], stats[2], stats[3] = acc
     return status
 
 
-@njit(parallel=True, cache=_CACHE)
+@njit(nogil=True, cache=_CACHE)
 def full_batch(W, V, states, stats, diverged_at, w_star, a_grad, a_loc, sigma, momentum, first_step, steps,
-               record_every, burn_in, bound, rec_pos, rec_loss, rec_gnorm):
-    """Advance every running chain ``steps`` steps with the full gradient ``grad`` (see module doc)."""
-    for c in prange(W.shape[0]):
+               record_every, burn_in, bound, rec_pos, rec_loss, rec_gnorm, first_chain, last_chain):
+    """Advance running chains ``first_chain .. last_chain − 1`` by ``steps`` steps with the full gradient
+    ``grad`` (see module doc). Releases the GIL: :mod:`slt.dynamics` runs disjoint chunks in threads."""
+    for c in range(first_chain, last_chain):
         if diverged_at[c] < 0:
             diverged_at[c] = _full_batch_chain(
                 W[c], V[c], states[c], stats[c], w_star[c], a_grad, a_loc, sigma, momentum, first_step,
@@ -140,6 +147,8 @@ def _minibatch_chain(w_row, v, state, stats, w_star, X, Y, batch_size, mode, epo
     w_new = np.empty(d)
     g = np.empty(d)
     g_i = np.empty(d)
+    t = (state[0], state[1], state[2], state[3])
+    acc = (stats[0], stats[1], stats[2], stats[3])
     shuffled = mode == WITHOUT_REPLACEMENT
     perm = np.empty(n if shuffled else 0, dtype=np.intp)
     if shuffled and epoch[1] > 0:
@@ -148,7 +157,7 @@ def _minibatch_chain(w_row, v, state, stats, w_star, X, Y, batch_size, mode, epo
     status = -1
     for step in range(first_step, first_step + steps):
         if shuffled and epoch[1] == 0:
-            word = next_u64(state)
+            word, t = next_word(t)
             epoch[0] = np.int64(word)
             shuffle_indices(perm, word)
         for j in range(d):
@@ -158,7 +167,7 @@ def _minibatch_chain(w_row, v, state, stats, w_star, X, Y, batch_size, mode, epo
             if mode == ALL_DATA:
                 i = b
             elif mode == WITH_REPLACEMENT:
-                i = index_below(state, n)
+                i, t = index_below_t(t, n)
             else:
                 i = perm[epoch[1] + b]
             loss += sample_loss_grad(w, X[i], Y[i], g_i)
@@ -178,7 +187,7 @@ def _minibatch_chain(w_row, v, state, stats, w_star, X, Y, batch_size, mode, epo
             _record(step // record_every, chain, w, g, loss, rec_pos, rec_loss, rec_gnorm)
             next_record += record_every
         if step >= burn_in:
-            push_loss(stats, loss)
+            acc = push_loss(acc, loss)
         # The update, written out here rather than in a helper: Numba's inlining of a helper that takes
         # arrays adds reference counting per call, which doubled the cost of a step.
         if momentum != 0.0:
@@ -188,7 +197,8 @@ def _minibatch_chain(w_row, v, state, stats, w_star, X, Y, batch_size, mode, epo
         inside = True
         if sigma != 0.0:
             for j in range(d):
-                x = w[j] - a_grad * g[j] - a_loc * (w[j] - w_star[j]) + sigma * standard_normal(state)
+                xi, t = normal_t(t)
+                x = w[j] - a_grad * g[j] - a_loc * (w[j] - w_star[j]) + sigma * xi
                 w_new[j] = x
                 inside &= abs(x) <= bound  # False for NaN too
         else:
@@ -199,18 +209,21 @@ def _minibatch_chain(w_row, v, state, stats, w_star, X, Y, batch_size, mode, epo
         if not inside:
             status = step + 1
             break
-        for j in range(d):
-            w[j] = w_new[j]
+        w, w_new = w_new, w
     for j in range(d):
         w_row[j] = w[j]
+    state[0], state[1], state[2], state[3] = t
+    stats[0], stats[1], stats[2], stats[3] = acc
     return status
 
 
-@njit(parallel=True, cache=_CACHE)
+@njit(nogil=True, cache=_CACHE)
 def minibatch(W, V, states, stats, diverged_at, w_star, X, Y, batch_size, mode, epochs, a_grad, a_loc,
-              sigma, momentum, first_step, steps, record_every, burn_in, bound, rec_pos, rec_loss, rec_gnorm):
-    """Advance every running chain ``steps`` steps with minibatch gradients of ``sample_loss_grad``."""
-    for c in prange(W.shape[0]):
+              sigma, momentum, first_step, steps, record_every, burn_in, bound, rec_pos, rec_loss, rec_gnorm,
+              first_chain, last_chain):
+    """Advance running chains ``first_chain .. last_chain − 1`` by ``steps`` steps with minibatch gradients
+    of ``sample_loss_grad``. Releases the GIL, as :func:`full_batch`."""
+    for c in range(first_chain, last_chain):
         if diverged_at[c] < 0:
             diverged_at[c] = _minibatch_chain(
                 W[c], V[c], states[c], stats[c], w_star[c], X, Y, batch_size, mode, epochs[c], a_grad,

@@ -19,9 +19,11 @@ import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from slt import kernels
@@ -38,6 +40,8 @@ _METHOD_PARAMS = {
 _COEF_KEYS = ("momentum", "temperature", "n_beta", "gamma")
 _MAX_RECORD_BYTES = 8 * 2**30
 _CHUNKS_WITH_PROGRESS = 100
+_CHUNKS_PER_THREAD = 4
+_MIN_CHUNK = 8
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -275,6 +279,30 @@ def _show_progress(progress, work: int) -> bool:
     return bool(progress)
 
 
+def _chain_chunks(chains: int, threads: int) -> list[tuple[np.int64, np.int64]]:
+    """Contiguous chunks of chains: up to ``_CHUNKS_PER_THREAD`` per thread (load balance when some
+    chains diverge early), but no chunk below ``_MIN_CHUNK`` chains beyond one chunk per thread."""
+    if threads <= 1:
+        return [(np.int64(0), np.int64(chains))]
+    count = min(chains, threads * _CHUNKS_PER_THREAD, max(threads, -(-chains // _MIN_CHUNK)))
+    edges = np.linspace(0, chains, count + 1).astype(np.int64)
+    return [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True) if hi > lo]
+
+
+def _run_chunks(pool, advance, pieces) -> None:
+    """advance(c0, c1) for every chunk; the compiled loops release the GIL, so the pool runs them in parallel.
+
+    Chunks touch disjoint chains, each with its own random stream: the result does not depend on the
+    number of threads or on the order in which chunks finish.
+    """
+    if pool is None:
+        for c0, c1 in pieces:
+            advance(c0, c1)
+        return
+    for future in [pool.submit(advance, c0, c1) for c0, c1 in pieces]:
+        future.result()
+
+
 def run(target, method: str = "sgld", chains: int = 8, steps: int = 1000, step_size: float = 1e-3,
         init=None, seed: int = 0, record_every: int | None = None, record=("loss",), stats_only: bool = False,
         bound: float | None = None, progress: bool | None = None, **method_params) -> RunResult:
@@ -375,18 +403,26 @@ def run(target, method: str = "sgld", chains: int = 8, steps: int = 1000, step_s
 
         bar = tqdm(total=steps, desc=f"{method} x {chains} chains", unit="step", file=sys.stderr)
     common = (np.float64(a_grad), np.float64(a_loc), np.float64(sigma), np.float64(momentum))
+    threads = numba.get_num_threads()
+    pieces = _chain_chunks(chains, threads)
+    pool = ThreadPoolExecutor(max_workers=min(threads, len(pieces))) if len(pieces) > 1 else None
     try:
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             tail = (np.int64(lo), np.int64(hi - lo), np.int64(record_every), np.int64(burn_in),
                     np.float64(bound_value), rec_pos, rec_loss, rec_gnorm)
             if tgt.sample_loss_grad is None:
-                module.full_batch(W, V, states, stats, diverged_at, w_star, *common, *tail)
+                def advance(c0, c1, tail=tail):
+                    module.full_batch(W, V, states, stats, diverged_at, w_star, *common, *tail, c0, c1)
             else:
-                module.minibatch(W, V, states, stats, diverged_at, w_star, tgt.X, tgt.Y, np.int64(batch_size),
-                                 np.int64(mode), epochs, *common, *tail)
+                def advance(c0, c1, tail=tail):
+                    module.minibatch(W, V, states, stats, diverged_at, w_star, tgt.X, tgt.Y,
+                                     np.int64(batch_size), np.int64(mode), epochs, *common, *tail, c0, c1)
+            _run_chunks(pool, advance, pieces)
             if bar is not None:
                 bar.update(int(hi - lo))
     finally:
+        if pool is not None:
+            pool.shutdown()
         if bar is not None:
             bar.close()
 

@@ -8,6 +8,8 @@ import textwrap
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import gamma as Gamma
 from scipy.special import gammainc
@@ -194,6 +196,18 @@ def test_thread_count_changed_in_process_gives_identical_chains():
         numba.set_num_threads(before)
     np.testing.assert_array_equal(one.positions, many.positions)
     np.testing.assert_array_equal(one.loss, many.loss)
+
+
+@given(chains=st.integers(1, 5000), threads=st.integers(1, 64))
+def test_chain_chunks_partition_the_chains_and_give_every_thread_work(chains, threads):
+    from slt.dynamics import _CHUNKS_PER_THREAD, _chain_chunks
+
+    pieces = _chain_chunks(chains, threads)
+    edges = [int(lo) for lo, _ in pieces] + [int(pieces[-1][1])]
+    assert edges[0] == 0 and edges[-1] == chains
+    assert all(lo < hi for lo, hi in zip(edges[:-1], edges[1:], strict=True))  # contiguous, non-empty
+    assert len(pieces) <= max(1, threads * _CHUNKS_PER_THREAD)
+    assert len(pieces) == 1 if threads == 1 else len(pieces) >= min(chains, threads)
 
 
 def _cli(argv, capsys):
