@@ -24,9 +24,7 @@ gradient costs a small multiple of the value.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
-import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -37,6 +35,8 @@ import numpy as np
 import sympy
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
+
+from slt.importing import import_path
 
 GENERATOR_VERSION = "3"
 
@@ -273,15 +273,7 @@ def load_module(key: str, make_source) -> ModuleType:
         path = cache_dir() / f"{key}.py"
         if not _header_ok(path, key):
             write_atomic(path, make_source())
-        name = f"slt_generated_{key}"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop(name, None)
-            raise
+        module = import_path(f"slt_generated_{key}", path)
         _MODULES[key] = module
         return module
 

@@ -28,7 +28,6 @@ thread count. (Numba's ``parallel=True`` did the same but cost about 40% of the 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import math
 import sys
 import threading
@@ -40,6 +39,7 @@ import numpy as np
 from numba import njit
 
 from slt import rng
+from slt.importing import import_path
 
 # minibatch modes of the toy-model loop (see slt.chain_loops)
 ALL_DATA, WITH_REPLACEMENT, WITHOUT_REPLACEMENT = 0, 1, 2
@@ -112,18 +112,7 @@ def import_function(module_name: str, path: str, qualname: str):
 
     Generated kernel modules call this to reach the potential's functions in a fresh process.
     """
-    module = sys.modules.get(module_name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot import {module_name!r} from {path!r}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop(module_name, None)
-            raise
+    module = sys.modules.get(module_name) or import_path(module_name, path)
     obj = module
     for part in qualname.split("."):
         obj = getattr(obj, part)
