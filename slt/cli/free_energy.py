@@ -34,8 +34,10 @@ def handle(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_dict())
         return 0
-    print(f"lambda = {result.lam:.4f} ± {result.lam_stderr:.4f}  (m = {result.m}, {result.method}, "
-          f"{result.wall_s:.1f} s)")
+    # quadrature has no sampling error; the fit's bias over a finite n-range is not an error bar either
+    spread = "(deterministic)" if result.lam_stderr == 0 else f"± {result.lam_stderr:.4f}"
+    print(f"lambda = {result.lam:.4f} {spread}  (m = {result.m}, {result.method}, {result.wall_s:.1f} s; "
+          "slope of F_n against log n over the n grid, exact only as n -> infinity)")
     print(f"{'n':>12} {'F_n':>10} {'stderr':>8} {'WBIC':>10}")
     for row in zip(result.n, result.free_energy, result.free_energy_stderr, result.wbic, strict=True):
         print(f"{row[0]:12.4g} {row[1]:10.4f} {row[2]:8.4f} {row[3]:10.4f}")
