@@ -156,7 +156,7 @@ def slt_job(config: dict) -> dict:
     if "n" in config:
         options["n"] = config["n"]
     estimate = slt.llc(target, at=at, seed=int(config["seed"]), progress=False, **options)
-    result.update(llc=float(estimate.llc), llc_stderr=float(estimate.stderr),
+    result.update(llc=float(estimate.llc), llc_stderr=float(estimate.stderr), sampler=estimate.method,
                   llc_per_chain=[float(v) for v in np.ravel(estimate.per_chain)])
     return {"result": result, "metrics": [], "device": "cpu"}
 

@@ -23,6 +23,7 @@ _EXPORTS = {
     "ToyModel": "slt.models",
     "rlct": "slt.rlct",
     "run": "slt.dynamics",
+    "estimate": "slt.estimate",
     "llc": "slt.estimate",
     "volume_scaling": "slt.estimate",
     "free_energy": "slt.estimate",

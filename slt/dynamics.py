@@ -1,4 +1,4 @@
-"""Ensembles of GD / SGD / Langevin / SGLD chains on a potential or a toy model: :func:`run`.
+"""Ensembles of GD / SGD / Langevin / SGLD / MALA chains on a potential or a toy model: :func:`run`.
 
 The Python face of :mod:`slt.kernels`: it checks the input once, builds the arrays, calls the
 compiled loops (in chunks, for a progress bar), and wraps the arrays in a :class:`RunResult`.
@@ -13,6 +13,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -29,15 +30,17 @@ import numpy as np
 from slt import kernels
 from slt.rng import chain_states
 
-METHODS = ("gd", "sgd", "langevin", "sgld")
+METHODS = ("gd", "sgd", "langevin", "sgld", "mala")
 RECORDABLE = ("positions", "loss", "grad_norm")
 _METHOD_PARAMS = {
     "gd": {"momentum", "burn_in"},
     "sgd": {"batch_size", "replace", "momentum", "burn_in"},
     "langevin": {"temperature", "burn_in"},
     "sgld": {"n_beta", "gamma", "w_star", "batch_size", "replace", "burn_in"},
+    "mala": {"n_beta", "gamma", "w_star", "drift_cap", "burn_in"},
 }
 _COEF_KEYS = ("momentum", "temperature", "n_beta", "gamma")
+DEFAULT_DRIFT_CAP = 2.0
 _MAX_RECORD_BYTES = 8 * 2**30
 _CHUNKS_WITH_PROGRESS = 100
 _CHUNKS_PER_THREAD = 4
@@ -57,6 +60,7 @@ class RunResult:
     non-finite (−1: never).
     loss_mean, loss_var (C,): mean and unbiased variance of the loss over steps ``burn_in ..
     steps − 1`` (every step, not only recorded ones); NaN for diverged chains.
+    acceptance (C,): the fraction of accepted proposals per chain (``"mala"`` only, else None).
     params: every setting of the run (JSON-ready).
     """
 
@@ -72,10 +76,11 @@ class RunResult:
     positions: np.ndarray | None = None
     loss: np.ndarray | None = None
     grad_norm: np.ndarray | None = None
+    acceptance: np.ndarray | None = None
     wall_s: float = float("nan")
 
     _ARRAYS = ("steps_recorded", "final", "diverged", "diverged_step", "loss_mean", "loss_var", "positions",
-               "loss", "grad_norm")
+               "loss", "grad_norm", "acceptance")
 
     @property
     def chains(self) -> int:
@@ -218,7 +223,7 @@ def _points(value, what: str, chains: int, names: tuple[str, ...]) -> np.ndarray
 
 def _method_settings(method, tgt: _Target, params: dict, chains: int, init: np.ndarray, step_size: float):
     """Validated method parameters, the update coefficients and the minibatch mode."""
-    is_model = tgt.sample_loss_grad is not None
+    is_model = tgt.X is not None
     for key in ("batch_size", "replace"):
         if key in params and not is_model:
             raise ValueError(f"{key} needs a ToyModel (a potential has no data to draw minibatches from)")
@@ -235,7 +240,7 @@ def _method_settings(method, tgt: _Target, params: dict, chains: int, init: np.n
             raise ValueError(f"momentum must be in [0, 1), got {settings['momentum']}")
     if method == "langevin":
         settings["temperature"] = _positive_float(params.get("temperature", 1.0), "temperature")
-    if method == "sgld":
+    if method in ("sgld", "mala"):
         if "n_beta" in params:
             settings["n_beta"] = _positive_float(params["n_beta"], "n_beta")
         elif is_model:
@@ -244,8 +249,11 @@ def _method_settings(method, tgt: _Target, params: dict, chains: int, init: np.n
                 raise ValueError("the default n_beta = n / log n needs n >= 2 samples; give n_beta")
             settings["n_beta"] = n / math.log(n)
         else:
-            raise ValueError("sgld on a potential needs n_beta (nβ, e.g. n / log n for sample size n)")
+            raise ValueError(f"{method} on a potential needs n_beta (nβ, e.g. n / log n for sample size n)")
         settings["gamma"] = _positive_float(params.get("gamma", 0.0), "gamma", allow_zero=True)
+    if method == "mala":
+        cap = params.get("drift_cap", DEFAULT_DRIFT_CAP)
+        settings["drift_cap"] = math.inf if cap == math.inf else _positive_float(cap, "drift_cap")
     w_star = _points(params.get("w_star"), "w_star", chains, tgt.names) if "w_star" in params else init
     mode, batch_size = _minibatch_mode(method, tgt, params)
     if is_model:
@@ -257,6 +265,10 @@ def _method_settings(method, tgt: _Target, params: dict, chains: int, init: np.n
 
 def _minibatch_mode(method: str, tgt: _Target, params: dict) -> tuple[int, int]:
     """(minibatch mode, batch size) for a toy model; (ALL_DATA, 0) for a potential."""
+    if tgt.X is None:
+        return kernels.ALL_DATA, 0
+    if method == "mala":
+        return kernels.ALL_DATA, tgt.X.shape[0]
     if tgt.sample_loss_grad is None:
         return kernels.ALL_DATA, 0
     n = tgt.X.shape[0]
@@ -320,6 +332,12 @@ def run(target, method: str = "sgld", chains: int = 8, steps: int = 1000, step_s
       form of Lau, Furman, Wang, Murfet & Wei 2023). ``n_beta`` = nβ (required for a potential;
       n / log n for a toy model), ``gamma`` γ (default 0), ``w_star`` w* (default: ``init``);
       for a toy model ``batch_size`` (default n: full batch) and ``replace``.
+    * ``"mala"``: the full-batch sgld step as a proposal, accepted with the Metropolis–Hastings
+      probability (Roberts & Tweedie 1996): the chains sample ∝ exp(−nβL − (γ/2)‖w − w*‖²) exactly,
+      with no step-size bias; the same parameters as sgld without the minibatch ones, and
+      ``drift_cap`` c (default 2): the drift is shortened to at most c·√(εd), which stops chains from
+      freezing where K is steep (truncated-drift MALA; :mod:`slt.chain_loops`).
+      ``RunResult.acceptance`` holds each chain's acceptance rate.
 
     Parameters
     ----------
@@ -349,6 +367,9 @@ def run(target, method: str = "sgld", chains: int = 8, steps: int = 1000, step_s
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     tgt = _resolve(target)
+    if method == "mala" and tgt.sample_loss_grad is not None:
+        # Metropolis needs the exact loss: the toy model's full-batch L_n(w) and its gradient
+        tgt = dataclasses.replace(tgt, grad=target.compiled.grad, sample_loss_grad=None)
     chains = _positive_int(chains, "chains")
     steps = _positive_int(steps, "steps")
     step_size = _positive_float(step_size, "step_size")
@@ -392,6 +413,7 @@ def run(target, method: str = "sgld", chains: int = 8, steps: int = 1000, step_s
     stats = np.zeros((chains, 4))
     diverged_at = np.full(chains, -1, dtype=np.int64)
     epochs = np.zeros((chains, 2), dtype=np.int64)
+    accepted = np.zeros((chains, 1))
 
     module = kernels.kernels_for(tgt.grad, tgt.sample_loss_grad)
     show = _show_progress(progress, chains * steps)
@@ -403,6 +425,7 @@ def run(target, method: str = "sgld", chains: int = 8, steps: int = 1000, step_s
 
         bar = tqdm(total=steps, desc=f"{method} x {chains} chains", unit="step", file=sys.stderr)
     common = (np.float64(a_grad), np.float64(a_loc), np.float64(sigma), np.float64(momentum))
+    drift_cap = settings.get("drift_cap", math.inf) * sigma * math.sqrt(d) if method == "mala" else math.inf
     threads = numba.get_num_threads()
     pieces = _chain_chunks(chains, threads)
     pool = ThreadPoolExecutor(max_workers=min(threads, len(pieces))) if len(pieces) > 1 else None
@@ -410,7 +433,11 @@ def run(target, method: str = "sgld", chains: int = 8, steps: int = 1000, step_s
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             tail = (np.int64(lo), np.int64(hi - lo), np.int64(record_every), np.int64(burn_in),
                     np.float64(bound_value), rec_pos, rec_loss, rec_gnorm)
-            if tgt.sample_loss_grad is None:
+            if method == "mala":
+                def advance(c0, c1, tail=tail):
+                    module.full_batch_mala(W, states, stats, accepted, diverged_at, w_star, *common[:3],
+                                           np.float64(drift_cap), *tail, c0, c1)
+            elif tgt.sample_loss_grad is None:
                 def advance(c0, c1, tail=tail):
                     module.full_batch(W, V, states, stats, diverged_at, w_star, *common, *tail, c0, c1)
             else:
@@ -436,7 +463,7 @@ def run(target, method: str = "sgld", chains: int = 8, steps: int = 1000, step_s
         "stats_only": stats_only,
         "bound": None if bound is None else bound_value, "burn_in": burn_in, **settings,
     }
-    if method == "sgld":
+    if method in ("sgld", "mala"):
         params["w_star"] = w_star[0].tolist() if np.all(w_star == w_star[0]) else w_star.tolist()
     return RunResult(
         method=method,
@@ -451,5 +478,6 @@ def run(target, method: str = "sgld", chains: int = 8, steps: int = 1000, step_s
         positions=rec_pos if "positions" in record else None,
         loss=rec_loss if "loss" in record else None,
         grad_norm=rec_gnorm if "grad_norm" in record else None,
+        acceptance=accepted[:, 0] / steps if method == "mala" else None,
         wall_s=time.perf_counter() - started,
     )

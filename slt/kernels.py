@@ -13,6 +13,8 @@ langevin   w ← w − ε∇K + √(2Tε) ξ  (Euler–Maruyama for      ε     
            dw = −∇K dt + √(2T) dW)
 sgld       w ← w − (ε/2)[nβ ∇L̂ + γ(w − w*)] + √ε ξ          ε nβ / 2  ε γ / 2    √ε          0
            (Welling & Teh 2011; Lau et al. 2023, eq. 12)
+mala       the sgld update as a proposal, accepted or rejected  (as sgld)
+           by Metropolis–Hastings (full batch; see :mod:`slt.chain_loops`)
 =========  ===============================================  ========  =========  ==========  ===
 
 :func:`coefficients` computes the table's row. The loops themselves are in
@@ -101,7 +103,7 @@ def coefficients(method: str, step_size: float, *, temperature: float = 1.0, n_b
         return eps, 0.0, 0.0, float(momentum)
     if method == "langevin":
         return eps, 0.0, math.sqrt(2.0 * temperature * eps), 0.0
-    if method == "sgld":
+    if method in ("sgld", "mala"):
         return 0.5 * eps * n_beta, 0.5 * eps * gamma, math.sqrt(eps), 0.0
     raise ValueError(f"unknown method {method!r}")
 

@@ -131,7 +131,8 @@ def next_u64(s):
 
 
 @njit(cache=True, inline="always")
-def _uniform_t(t):
+def uniform_t(t):
+    """(a uniform double in [0, 1), advanced state), state as a tuple (see :func:`next_word`)."""
     u, t = next_word(t)
     return float(u >> _UNIFORM_SHIFT) * _TWO_M53, t
 
@@ -155,13 +156,13 @@ def _normal_slow(u, t):
         if i == 0:
             # Marsaglia's tail method: x = r + a with density ∝ exp(−(r + a)²/2) for a > 0.
             while True:
-                ua, t = _uniform_t(t)
-                ub, t = _uniform_t(t)
+                ua, t = uniform_t(t)
+                ub, t = uniform_t(t)
                 a = -math.log(1.0 - ua) * _INV_R
                 b = -math.log(1.0 - ub)
                 if b + b > a * a:
                     return (-(ZIG_R + a) if negative else ZIG_R + a), t
-        uy, t = _uniform_t(t)
+        uy, t = uniform_t(t)
         y = ZIG_F[i] + uy * (ZIG_F[i + 1] - ZIG_F[i])
         if y < math.exp(-0.5 * x * x):
             return (-x if negative else x), t
@@ -200,7 +201,7 @@ def index_below(s, n):
 @njit(cache=True, inline="always")
 def index_below_t(t, n):
     """(:func:`index_below` of ``n``, advanced state) with the state as a tuple (see :func:`next_word`)."""
-    x, t = _uniform_t(t)
+    x, t = uniform_t(t)
     return np.intp(x * n), t
 
 

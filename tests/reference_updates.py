@@ -101,8 +101,33 @@ def sgld_step(w, g, eps, n_beta, gamma, w_star, xi):
     return w - (eps / 2) * (n_beta * g + gamma * (w - w_star)) + math.sqrt(eps) * xi
 
 
+def mala_step(w, loss, g, grad, eps, n_beta, gamma, w_star, xi, u, drift_cap):
+    """One Metropolis-adjusted Langevin step for π ∝ exp(−U), U = nβK + (γ/2)‖w − w*‖² (Roberts & Tweedie
+    1996), with the proposal mean w − δ(w), δ = (ε/2)∇U truncated to length drift_cap·√(εd) (MALTA).
+    Returns (w, K(w), ∇K(w)) after the step."""
+    d = w.size
+
+    def U(v, k):
+        return n_beta * k + 0.5 * gamma * np.sum((v - w_star) ** 2)
+
+    def drift(v, gv):
+        delta = 0.5 * eps * (n_beta * gv + gamma * (v - w_star))
+        cap = drift_cap * math.sqrt(eps * d)
+        norm = np.linalg.norm(delta)
+        return delta * (cap / norm) if norm > cap else delta
+
+    def log_q(to, frm, g_frm):        # log N(to; frm − δ(frm), ε I) up to a constant
+        return -np.sum((to - frm + drift(frm, g_frm)) ** 2) / (2 * eps)
+
+    p = w - drift(w, g) + math.sqrt(eps) * xi
+    loss_p, g_p = grad(p)
+    log_alpha = U(w, loss) - U(p, loss_p) + log_q(w, p, g_p) - log_q(p, w, g)
+    return (p, loss_p, g_p) if math.log(u) < log_alpha else (w, loss, g)
+
+
 def reference_run(method, W0, steps, seed, *, grad=None, X=None, Y=None, sample_grad=None, batch_size=None,
-                  replace=False, eps, momentum=0.0, temperature=1.0, n_beta=1.0, gamma=0.0, w_star=None):
+                  replace=False, eps, momentum=0.0, temperature=1.0, n_beta=1.0, gamma=0.0, w_star=None,
+                  drift_cap=2.0):
     """Trajectories (steps + 1, chains, d) and losses (steps, chains) of ``method`` from W0.
 
     ``grad(w) -> (loss, gradient)`` for a potential; ``sample_grad(w, x, y) -> (ℓ, ∇ℓ)`` with data
@@ -144,6 +169,10 @@ def reference_run(method, W0, steps, seed, *, grad=None, X=None, Y=None, sample_
                 w = langevin_step(w, g, eps, temperature, stream.normals(d))
             elif method == "sgld":
                 w = sgld_step(w, g, eps, n_beta, gamma, w_star[c], stream.normals(d))
+            elif method == "mala":
+                xi = stream.normals(d)
+                w, _, _ = mala_step(w, loss, g, grad, eps, n_beta, gamma, w_star[c], xi, stream.uniform(),
+                                    drift_cap)
             else:
                 raise ValueError(method)
             traj[s + 1, c] = w

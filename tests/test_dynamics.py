@@ -150,6 +150,43 @@ def test_save_and_load_round_trip(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["run.npz"]  # no temporary file left
 
 
+def test_mala_is_exact_where_sgld_is_biased():
+    """nβK = x² + 3y² at nβ = 1: E[K] = d/2 = 1. At ε = 0.4 SGLD's variance is 1/(a(1 − εa/4)) per direction
+    (E[K] ≈ 1.67 here); the Metropolis correction removes that bias entirely."""
+    kw = dict(chains=2000, steps=3000, step_size=0.4, n_beta=1.0, init=[0.0, 0.0], seed=1, stats_only=True,
+              burn_in=300)
+    sgld = slt.run("x**2 + 3*y**2", method="sgld", **kw)
+    mala = slt.run("x**2 + 3*y**2", method="mala", **kw)
+    se = mala.loss_mean.std(ddof=1) / math.sqrt(mala.chains)
+    assert abs(mala.loss_mean.mean() - 1.0) <= 4 * se
+    assert sgld.loss_mean.mean() - 1.0 > 0.5
+    assert 0.3 < mala.acceptance.mean() < 0.95 and sgld.acceptance is None
+
+
+def test_mala_truncated_drift_keeps_chains_moving_on_a_quartic():
+    """x⁴ at ε = 2: the untruncated drift −4εx³/2 overshoots from |x| ≳ 1 and those chains freeze
+    (Roberts & Tweedie 1996); with the default cap the stationary mean E[x⁴] = 1/4 is reached."""
+    kw = dict(chains=1000, steps=4000, step_size=2.0, n_beta=1.0, init=[0.0], seed=2, stats_only=True,
+              burn_in=500)
+    capped = slt.run("x**4", method="mala", **kw)
+    se = capped.loss_mean.std(ddof=1) / math.sqrt(capped.chains)
+    assert abs(capped.loss_mean.mean() - 0.25) <= 4 * se
+    start_far = slt.run("x**4", method="mala", **{**kw, "init": [3.0], "steps": 200, "burn_in": 0})
+    assert np.all(np.abs(start_far.final[:, 0]) < 3.0)          # every chain walked down the wall
+    frozen = slt.run("x**4", method="mala", **{**kw, "init": [3.0], "steps": 200, "burn_in": 0,
+                                               "drift_cap": math.inf})
+    assert np.all(frozen.final[:, 0] == 3.0)
+
+
+def test_mala_acceptance_is_saved_and_minibatches_are_refused(tmp_path):
+    r = slt.run(EXPR, method="mala", chains=3, steps=50, n_beta=50.0, step_size=1e-3)
+    back = RunResult.load(r.save(tmp_path / "mala.npz"))
+    np.testing.assert_array_equal(back.acceptance, r.acceptance)
+    model = slt.ToyModel("a*b*x", variables=["a", "b"], inputs=["x"], n=50, true_w=[1, 2], seed=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        slt.run(model, method="mala", chains=2, steps=10, step_size=1e-4, batch_size=10)
+
+
 def test_sgld_default_n_beta_for_a_toy_model_is_n_over_log_n():
     model = slt.ToyModel("a*b*x", variables=["a", "b"], inputs=["x"], n=100, true_w=[1, 2], seed=0)
     r = slt.run(model, method="sgld", chains=2, steps=10, step_size=1e-4, init=[1.0, 2.0])

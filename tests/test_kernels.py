@@ -119,10 +119,14 @@ W0 = np.array([[0.3, -0.2], [1.0, 0.5], [-0.7, 0.9]])
         ("gd", {"momentum": 0.9}),
         ("langevin", {"temperature": 0.3}),
         ("sgld", {"n_beta": 50.0, "gamma": 20.0, "w_star": [0.1, -0.1]}),
+        # a step large enough that about half the proposals are rejected and the drift cap is reached
+        ("mala", {"n_beta": 50.0, "gamma": 20.0, "w_star": [0.1, -0.1], "step_size": 0.05}),
+        ("mala", {"n_beta": 50.0, "gamma": 2.0, "drift_cap": 0.5, "step_size": 0.02}),
     ],
 )
 def test_potential_kernels_match_reference(method, params):
-    steps, eps = 60, 1e-3
+    params = dict(params)
+    steps, eps = 60, params.pop("step_size", 1e-3)
     result = slt.run(EXPR, method=method, chains=3, steps=steps, step_size=eps, init=W0, seed=11,
                      record_every=1, record=("positions", "loss"), **params)
     traj, losses = reference_run(method, W0, steps, 11, grad=grad_reference, eps=eps, **params)

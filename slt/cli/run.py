@@ -22,15 +22,16 @@ def register(subparsers) -> None:
         "--steps 10000   slt run 'x**4' --method langevin --temperature 0.5 --json",
     )
     parser.add_argument("expr", help="the potential K, e.g. '(x*y)**2'")
-    parser.add_argument("--method", choices=("gd", "langevin", "sgld"), default="sgld")
+    parser.add_argument("--method", choices=("gd", "langevin", "sgld", "mala"), default="sgld",
+                        help="mala: the sgld step with a Metropolis correction (exact stationary law)")
     parser.add_argument("--chains", type=int, default=256)
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--step-size", default="1e-3", help="epsilon (default 1e-3)")
     parser.add_argument("--init", metavar="POINT", help="start of every chain, e.g. x=1,y=0 (default 0)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--temperature", help="Langevin temperature T (default 1)")
-    parser.add_argument("--n-beta", help="SGLD n*beta (required for sgld)")
-    parser.add_argument("--gamma", help="SGLD localisation strength (default 0)")
+    parser.add_argument("--n-beta", help="SGLD/MALA n*beta (required for sgld and mala)")
+    parser.add_argument("--gamma", help="SGLD/MALA localisation strength (default 0)")
     parser.add_argument("--momentum", help="GD heavy-ball momentum (default 0)")
     parser.add_argument("--burn-in", type=int, default=0, help="steps left out of the loss statistics")
     parser.add_argument("--bound", help="stop chains that leave [-bound, bound] in any coordinate")
@@ -50,11 +51,14 @@ def handle(args: argparse.Namespace) -> int:
 
     potential = Potential(args.expr)
     params = {"burn_in": args.burn_in}
-    for key, text, method in (("temperature", args.temperature, "langevin"), ("n_beta", args.n_beta, "sgld"),
-                              ("gamma", args.gamma, "sgld"), ("momentum", args.momentum, "gd")):
+    for key, text, methods in (("temperature", args.temperature, ("langevin",)),
+                               ("n_beta", args.n_beta, ("sgld", "mala")),
+                               ("gamma", args.gamma, ("sgld", "mala")),
+                               ("momentum", args.momentum, ("gd",))):
         if text is not None:
-            if args.method != method:
-                raise ValueError(f"--{key.replace('_', '-')} applies to --method {method}, not {args.method}")
+            if args.method not in methods:
+                raise ValueError(f"--{key.replace('_', '-')} applies to --method {' or '.join(methods)}, "
+                                 f"not {args.method}")
             params[key] = _number(text, key)
     init = {k: float(parse_number(v, k)) for k, v in parse_assignments(args.init, "init").items()} or None
     record = ("positions", "loss", "grad_norm") if args.save else ("loss",)
@@ -71,6 +75,7 @@ def handle(args: argparse.Namespace) -> int:
         "loss_mean_stderr": float(np.std(means, ddof=1) / np.sqrt(means.size)) if means.size > 1 else None,
         "loss_std": float(np.sqrt(np.mean(result.loss_var[ok]))) if ok.any() else None,
         "chain_steps_per_s": result.chains * args.steps / result.wall_s,
+        "acceptance": None if result.acceptance is None else float(np.mean(result.acceptance)),
         "saved": args.save,
     }
     if args.json:
@@ -82,6 +87,8 @@ def handle(args: argparse.Namespace) -> int:
         stderr = summary["loss_mean_stderr"] or 0.0
         print(f"mean loss {summary['loss_mean']:.6g} +- {stderr:.2g} (stderr over chains), "
               f"within-chain sd {summary['loss_std']:.3g}")
+    if summary["acceptance"] is not None:
+        print(f"acceptance rate {summary['acceptance']:.3f}")
     if args.save:
         print(f"saved to {args.save}")
     return 0

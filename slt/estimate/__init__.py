@@ -8,10 +8,11 @@ the slope;
 """
 
 from slt.estimate.free_energy import free_energy, quadrature_free_energy
-from slt.estimate.llc import llc
+from slt.estimate.llc import llc, localized_llc_exact
 from slt.estimate.results import FreeEnergyResult, LLCDiagnostics, LLCResult, VolumeResult
 from slt.estimate.sweep import llc_sweep, plot_llc_sweep
 from slt.estimate.volume import volume_scaling
 
-__all__ = ["llc", "volume_scaling", "free_energy", "quadrature_free_energy", "LLCResult", "LLCDiagnostics",
+__all__ = ["llc", "localized_llc_exact", "volume_scaling", "free_energy", "quadrature_free_energy",
+           "LLCResult", "LLCDiagnostics",
            "VolumeResult", "FreeEnergyResult", "llc_sweep", "plot_llc_sweep"]

@@ -46,6 +46,7 @@ class LLCDiagnostics(_Record):
     below_fraction : fraction of the post-burn-in chain means with E[L] < L(w*), i.e. the chain found lower
         loss than the point of interest: w* is not a local minimum, or the step size is too large.
     warnings : human-readable problems found.
+    acceptance : mean Metropolis acceptance rate of the main run (sampler "mala"; NaN for "sgld").
     """
 
     loss_trace: np.ndarray
@@ -53,7 +54,8 @@ class LLCDiagnostics(_Record):
     diverged: int
     below_fraction: float
     warnings: tuple[str, ...] = ()
-    _summary = ("diverged", "below_fraction", "warnings")
+    acceptance: float = float("nan")
+    _summary = ("diverged", "below_fraction", "acceptance", "warnings")
 
 
 @dataclass(frozen=True, repr=False)
@@ -63,7 +65,7 @@ class LLCResult(_Record):
     llc : mean over chains; stderr : standard deviation of the per-chain values / √(chains kept);
     per_chain : (chains,) the per-chain estimates (NaN for diverged chains); loss_at : L(w*);
     n, n_beta, gamma, step_size, chains, steps, burn_in : the settings used; at : w* by name;
-    method : "sgld"; wall_s : seconds.
+    method : the sampler, "mala" or "sgld"; wall_s : seconds.
     """
 
     llc: float
@@ -79,9 +81,9 @@ class LLCResult(_Record):
     burn_in: int
     at: dict
     diagnostics: LLCDiagnostics
-    method: str = "sgld"
+    method: str = "mala"
     wall_s: float = 0.0
-    _summary = ("llc", "stderr", "chains", "n_beta", "gamma", "step_size")
+    _summary = ("llc", "stderr", "method", "chains", "n_beta", "gamma", "step_size")
 
 
 @dataclass(frozen=True, repr=False)
