@@ -297,8 +297,8 @@ def localized_llc_exact(target, at=None, n: float | None = None, *, n_beta: floa
 
     It equals −d log Z / d log s at s = nβ, Z(s) = ∫ e^{−s (K − K(w*))} N(w − w*; 0, I/γ) dw, taken as a
     central difference in log s (step 10⁻³; the error is O(10⁻⁶) relative). An exact sampler converges to
-    this number, not to λ: the difference is the finite-n bias of the module notes. ``tests/test_estimate_llc.py`` holds
-    :func:`llc` to it within 4 standard errors.
+    this number, not to λ: the difference is the finite-n bias of the module notes.
+    ``tests/test_estimate_llc.py`` holds :func:`llc` to it within 4 standard errors.
 
     The quadrature integrates over the whole Gaussian: where another minimum lies within its reach, the exact
     posterior includes it, while chains started at w* stay in their own basin behind the barrier (for
