@@ -14,7 +14,7 @@ chain-steps per second of
   style of current LLC libraries such as devinterp);
 * torch batched: all chains in one tensor, one autograd call per step.
 
-Usage: ``python benchmarks/kernels.py [--quick] [--json PATH] [--cpu-time]``. Prints a markdown
+Usage: ``python benchmarks/dynamics_speed.py [--quick] [--json PATH] [--cpu-time]``. Prints a markdown
 table. ``--cpu-time`` divides by the CPU time of this process instead of wall time: every rate is
 then per core (the RNG limit is not multiplied by the threads), which stays meaningful on a machine
 shared with other jobs, where wall-clock rates mostly measure the share of CPU this process got.
