@@ -26,16 +26,22 @@ The estimand at finite n (what a perfect sampler returns; :func:`localized_llc_e
 quadrature in d ≤ 2). It is −d log Z/d log(nβ) for Z = ∫ e^{−U}, and tends to λ as nβ → ∞, but:
 
 * a multiplicity m > 1 makes it low, λ − (m − 1)/log(nβ) + …, since Z ∝ (nβ)^{−λ}(log nβ)^{m−1}
-  (Watanabe 2009, Thm 6.7): a bias that shrinks only logarithmically (x²y², λ = 1/2, m = 2: 0.43 at the
-  defaults);
+  (Watanabe 2009, Thm 6.7): a bias that shrinks only logarithmically (x²y², λ = 1/2, m = 2: exact 0.444 at
+  the defaults);
 * the next pole of the zeta function, at λ' > λ, adds a term of relative size ∝ (nβ)^{−(λ'−λ)}, with a
   coefficient that grows with the localisation γ (a large γ pulls λ̂ down): exact values at n = 10⁶,
-  γ = 0.1: x²y⁴ −0.6%, (x − 1)²(x² + y²)⁴ at the origin +1.6%, the squared cusp (x² − y³)² −4.8% (its gap
-  λ' − λ = 1/12 makes that term decay like n^{−1/12}: −6.1% at γ = 1, and still ≈ −4% at n = 10⁸).
+  γ = 0.1: x²y⁴ −0.6%, (x − 1)²(x² + y²)⁴ at the origin +1.6%, the squared cusp (x² − y³)² −3.5% (its gap
+  λ' − λ = 1/12 makes that term decay like n^{−1/12}: −6.1% at γ = 1, and still −3.9% at n = 10⁸).
 
 Defaults (n = 10⁶ for a potential, γ = 0.1, 200 chains, steps from a work budget of ~2·10⁷ chain-coordinate
-steps) put every m = 1 reference case of ``shared/cases/rlct.json`` within 2% of λ except the cusp, at a
-standard error below 1% of λ and about a second per 2-D case (``benchmarks/llc.py``).
+steps) put every m = 1 reference case of ``shared/cases/rlct.json`` within 2% of λ except the cusp (−6%), at
+a standard error below 1% of λ and 0.5–2 s per case (``benchmarks/llc.py``).
+
+Mixing, the one remaining limit. A single step size serves regions whose stiffness differs by orders of
+magnitude; where a singular set has long arms (x²y², the cusp's branches, three lines x²y²(x + y)²) the
+chains spread along them slowly, and at γ = 0.1 a default run ends 2–4% below its exact estimand there (the
+cusp: −6.1% against −3.5%; x²y²: 0.425 against 0.444). At γ = 1 the arms are short and λ̂ matches the
+estimand within 4σ (tests), but the estimand itself is further from λ (x²y⁴ −3.5%, cusp −6.1%).
 """
 
 from __future__ import annotations
