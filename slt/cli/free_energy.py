@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from slt.clikit import parse_assignments, print_json
+from slt.clikit import parse_assignments, parse_number, print_json
 
 
 def register(subparsers) -> None:
@@ -17,10 +17,25 @@ def register(subparsers) -> None:
     parser.add_argument("expr", help="the potential K, or a library name (slt library)")
     parser.add_argument("--at", metavar="POINT", help="w* (reference value K(w*); default the origin)")
     parser.add_argument("--method", choices=("thermodynamic", "quadrature"), default="thermodynamic")
-    parser.add_argument("--m", type=int, help="the multiplicity if known (default: fitted)")
+    parser.add_argument("--m", type=int,
+                        help="the multiplicity if known (default: chosen by which law is stable over "
+                             "sub-windows of n, with a warning when the data cannot decide)")
+    parser.add_argument("--radius", help="restrict the prior box to this half-width around w* (for a local "
+                                          "lambda where K has other, more singular zeros)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=handle)
+
+
+def lam_line(result) -> str:
+    """λ with both of its errors, e.g. "0.3192 ± 0.0000 (stat) ± 0.0193 (fit window)".
+
+    The statistical error is 0 for quadrature (deterministic F_n); the fit-window error is what a fit over a
+    finite range of n or ε can still be off by (:mod:`slt.estimate.scaling_fit`), "n/a" where too few points
+    allow no estimate of it.
+    """
+    syst = "n/a" if result.lam_systematic != result.lam_systematic else f"{result.lam_systematic:.4f}"
+    return f"{result.lam:.4f} ± {result.lam_stderr:.4f} (stat) ± {syst} (fit window)"
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -28,16 +43,17 @@ def handle(args: argparse.Namespace) -> int:
     from slt.library import resolve
 
     potential, default_at = resolve(args.expr)
+    radius = None if args.radius is None else float(parse_number(args.radius, "--radius"))
     result = free_energy(potential, at=parse_assignments(args.at, "point") or default_at,
-                         method=args.method, m=args.m,
-                         seed=args.seed)
+                         method=args.method, m=args.m, radius=radius, seed=args.seed)
     if args.json:
         print_json(result.to_dict())
         return 0
-    # quadrature has no sampling error; the fit's bias over a finite n-range is not an error bar either
-    spread = "(deterministic)" if result.lam_stderr == 0 else f"± {result.lam_stderr:.4f}"
-    print(f"lambda = {result.lam:.4f} {spread}  (m = {result.m}, {result.method}, {result.wall_s:.1f} s; "
-          "slope of F_n against log n over the n grid, exact only as n -> infinity)")
+    print(f"lambda = {lam_line(result)}  (m = {result.m}{'' if result.m_decided else ', undecided'}, "
+          f"{result.method}, {result.wall_s:.1f} s; slope of F_n against log n over n = "
+          f"{result.n[0]:.3g} ... {result.n[-1]:.3g})")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
     print(f"{'n':>12} {'F_n':>10} {'stderr':>8} {'WBIC':>10}")
     for row in zip(result.n, result.free_energy, result.free_energy_stderr, result.wbic, strict=True):
         print(f"{row[0]:12.4g} {row[1]:10.4f} {row[2]:8.4f} {row[3]:10.4f}")

@@ -17,7 +17,9 @@ def register(subparsers) -> None:
     )
     parser.add_argument("expr", help="the potential K, or a library name (slt library)")
     parser.add_argument("--at", metavar="POINT", help="w*, e.g. x=1,y=3/10 (default: the origin)")
-    parser.add_argument("--m", type=int, help="the multiplicity if known (default: fitted)")
+    parser.add_argument("--m", type=int,
+                        help="the multiplicity if known (default: chosen by which law is stable over "
+                             "sub-windows of the levels, with a warning when the data cannot decide)")
     parser.add_argument("--radius", help="restrict the prior box to this half-width around w*")
     parser.add_argument("--samples", type=int, default=4000, help="points per level (default 4000)")
     parser.add_argument("--seed", type=int, default=0)
@@ -26,6 +28,7 @@ def register(subparsers) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from slt.cli.free_energy import lam_line
     from slt.estimate import volume_scaling
 
     radius = None if args.radius is None else float(parse_number(args.radius, "--radius"))
@@ -38,7 +41,9 @@ def handle(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_dict())
         return 0
-    print(f"lambda = {result.lam:.4f} ± {result.lam_stderr:.4f}  (m = {result.m}; joint fit m = "
-          f"{result.m_fit:.2f} ± {result.m_fit_stderr:.2f}; {result.fit_levels} levels, "
+    print(f"lambda = {lam_line(result)}  (m = {result.m}{'' if result.m_decided else ', undecided'}; "
+          f"joint fit m = {result.m_fit:.2f} ± {result.m_fit_stderr:.2f}; {result.fit_levels} levels, "
           f"{result.wall_s:.1f} s)")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
     return 0

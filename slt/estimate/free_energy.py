@@ -12,7 +12,15 @@ chains. WBIC(n) = E_{β=1/log n}[nK] (Watanabe 2013, JMLR 14) is read off the sa
 As everywhere in this package the potential K stands for L_n − S_n, so F_n here is F_n − n S_n of Watanabe.
 
 In d ≤ 2 :func:`quadrature_free_energy` computes the same F_n deterministically (:mod:`.quadrature`).
-Both fit F_n = c + λ log n − (m − 1) log log n (:mod:`.scaling_fit`).
+Both fit F_n = c + λ log n − (m − 1) log log n (:mod:`.scaling_fit`) and report two errors of λ: the
+statistical one (a jackknife over blocks; 0 for quadrature) and the fit-window one (how much λ moves when the
+fit is restricted to sub-windows of the n grid), and choose m only where the data decide it.
+
+Because quadrature is deterministic and cheap, its default grid is wide — n = 10³ … 10¹⁰, two points per
+decade — which is what lets the slope converge: the neglected term of F_n decays like n^{−δ}, δ the gap to
+the next pole of the zeta function, only 1/6 for x²y²(x + y)² and 1/12 for (x² − y³)². Below n ≈ 10³ the prior
+box's edges still show (the line–dot model in a box of half-width 1/2); beyond 10¹⁰ a two-dimensional Z(n)
+costs seconds per n where the zero set is curved ((x² − y³)²: ~10 s at n = 10¹¹).
 """
 
 from __future__ import annotations
@@ -24,30 +32,32 @@ import numpy as np
 from slt.estimate.landscape import landscape
 from slt.estimate.metropolis import metropolis, sample_prior
 from slt.estimate.results import FreeEnergyResult
-from slt.estimate.scaling_fit import fit_lambda, jackknife
+from slt.estimate.scaling_fit import ScalingFit, fit_scaling_law
 
 DEFAULT_NS = np.logspace(2, 6, 9)
+DEFAULT_QUADRATURE_NS = np.logspace(3, 10, 15)
 
 
-def _sample_sizes(n) -> np.ndarray:
-    ns = DEFAULT_NS if n is None else np.atleast_1d(np.asarray(n, dtype=np.float64))
+def _sample_sizes(n, default: np.ndarray = DEFAULT_NS) -> np.ndarray:
+    ns = default if n is None else np.atleast_1d(np.asarray(n, dtype=np.float64))
     if ns.size < 3 or np.any(~np.isfinite(ns)) or np.any(ns <= 2):
         raise ValueError(f"give at least 3 sample sizes n > 2 to fit the slope, got {n!r}")
     return np.unique(ns)
 
 
-def _fit(ns, F_blocks, m, d):
-    """(λ, its jackknife stderr, m used, m fitted) from F (blocks, k) at sample sizes ns (k,)."""
-    L = np.log(ns)
-    blocks = F_blocks.shape[0]
-    everyone = np.arange(blocks)
-    leave_out = [np.delete(everyone, b) for b in everyone]
-    _, m_fit, _ = fit_lambda(L, F_blocks.mean(axis=0), None)
-    m_used = int(m) if m is not None else int(np.clip(np.rint(m_fit), 1, d))
-    lam, _, _ = fit_lambda(L, F_blocks.mean(axis=0), m_used)
-    lam_se = jackknife([fit_lambda(L, F_blocks[rows].mean(axis=0), m_used)[0] for rows in leave_out]) \
-        if blocks > 1 else 0.0
-    return lam, lam_se, m_used, m_fit
+def _check_m(m, d: int) -> None:
+    if m is not None and (int(m) != m or not 1 <= m <= d):
+        raise ValueError(f"m must be an integer between 1 and d={d}, got {m!r}")
+
+
+def _fit(ns, F_blocks, m, d, hint: str) -> ScalingFit:
+    """The fit of F (blocks, k) at sample sizes ns (k,) against log n (see :func:`.fit_scaling_law`)."""
+    return fit_scaling_law(np.log(ns), F_blocks, m=None if m is None else int(m), m_max=d, hint=hint)
+
+
+def _fit_fields(fit: ScalingFit) -> dict:
+    return dict(lam=fit.lam, lam_stderr=fit.lam_stderr, lam_systematic=fit.lam_systematic, m=fit.m,
+                m_fit=fit.m_fit, m_decided=fit.m_decided, m_candidates=fit.candidates, warnings=fit.warnings)
 
 
 def _reweight(W, k, ds, block_of, rng):
@@ -76,20 +86,27 @@ def free_energy(target, at=None, n=None, *, method: str = "thermodynamic", m: in
     ----------
     target : a Potential, sympy expression or formula string (K ≥ 0, K(w*) = 0 where the minimum is).
     at : a point of interest (only used to centre ``radius`` and as K's reference value K(w*)).
-    n : sample sizes (≥ 3 values > 2); default 10², 10^{2.5}, …, 10⁶.
+    n : sample sizes (≥ 3 values > 2); default 10², 10^{2.5}, …, 10⁶ (thermodynamic) or 10³, 10^{3.5}, …,
+        10¹⁰ (quadrature). Give ≥ 7 values: fewer leave the fit-window error and the choice of m with
+        fewer sub-windows to check (:mod:`slt.estimate.scaling_fit`).
     method : "thermodynamic" (Metropolis thermodynamic integration, any d) or "quadrature" (d ≤ 2, exact).
-    m : the multiplicity if known; otherwise fitted jointly and rounded to an integer in [1, d].
+    m : the multiplicity if known (used as given); otherwise chosen among 1 … d by which law stays stable
+        over sub-windows of the n grid, with a warning when the data cannot decide
+        (:mod:`slt.estimate.scaling_fit`).
     chains, blocks : population size and number of independent blocks for standard errors.
     grid_per_decade, sweeps : the s-grid density and Metropolis sweeps per grid point.
     radius, region : restrict the prior box (see :func:`slt.estimate.landscape.landscape`).
 
     Returns
     -------
-    FreeEnergyResult with F_n (k,), its standard error, WBIC (k,), and λ, m from the fit.
+    FreeEnergyResult with F_n (k,), its standard error, WBIC (k,), and λ, m from the fit; λ comes with a
+    statistical error ``lam_stderr`` and a fit-window error ``lam_systematic`` (quote both), and
+    ``warnings`` says when m is undecided or the slope has not settled.
 
     Example
     -------
-    >>> slt.free_energy("x**2 + y**2", method="quadrature").lam   # ≈ 1
+    >>> r = slt.free_energy("x**2*y**2*(x+y)**2", method="quadrature")   # exact λ = 1/3, m = 1
+    >>> r.lam, r.lam_stderr, r.lam_systematic, r.m, r.m_decided         # ≈ 0.319, 0, 0.023, 1, False
     """
     if method == "quadrature":
         return quadrature_free_energy(target, at=at, n=n, m=m, radius=radius, region=region)
@@ -100,6 +117,7 @@ def free_energy(target, at=None, n=None, *, method: str = "thermodynamic", m: in
     land = landscape(target, at=at, radius=radius, region=region)
     if blocks < 2 or chains < 10 * blocks:
         raise ValueError(f"need blocks >= 2 and chains >= 10*blocks, got chains={chains}, blocks={blocks}")
+    _check_m(m, land.dim)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     k0 = land.K(land.at)
     W = sample_prior(land, chains, rng)
@@ -126,25 +144,31 @@ def free_energy(target, at=None, n=None, *, method: str = "thermodynamic", m: in
     wbic = np.full(ns.size, np.nan)
     ok = wbic_s > s0
     wbic[ok] = ns[ok] * means[np.searchsorted(grid, wbic_s[ok])].mean(axis=1)
-    lam, lam_se, m_used, m_fit = _fit(ns, F_blocks, m, land.dim)
+    fit = _fit(ns, F_blocks, m, land.dim, hint=", or give n over more decades")
     return FreeEnergyResult(
         n=ns, free_energy=F_blocks.mean(axis=0),
-        free_energy_stderr=F_blocks.std(axis=0, ddof=1) / np.sqrt(blocks),
-        wbic=wbic, lam=lam, lam_stderr=lam_se, m=m_used, m_fit=m_fit, method="thermodynamic-integration",
-        at=dict(zip(land.names, land.at.tolist(), strict=True)), wall_s=time.perf_counter() - t0)
+        free_energy_stderr=F_blocks.std(axis=0, ddof=1) / np.sqrt(blocks), wbic=wbic,
+        method="thermodynamic-integration", at=dict(zip(land.names, land.at.tolist(), strict=True)),
+        wall_s=time.perf_counter() - t0, **_fit_fields(fit))
 
 
 def quadrature_free_energy(target, at=None, n=None, *, m: int | None = None, radius: float | None = None,
                            region=None) -> FreeEnergyResult:
-    """F_n = −log Z(n) by adaptive quadrature (d ≤ 2) and λ from its slope; WBIC is not computed (NaN)."""
+    """F_n = −log Z(n) by adaptive quadrature (d ≤ 2) and λ from its slope; WBIC is not computed (NaN).
+
+    ``n`` defaults to 10³, 10^{3.5}, …, 10¹⁰ (:data:`DEFAULT_QUADRATURE_NS`). F_n is deterministic and
+    accurate to ≲ 10⁻⁶ (:mod:`.quadrature`), so ``lam_stderr`` is 0 and the error of λ is the fit-window
+    error ``lam_systematic``.
+    """
     from slt.estimate.quadrature import log_partition_function
 
     t0 = time.perf_counter()
-    ns = _sample_sizes(n)
+    ns = _sample_sizes(n, DEFAULT_QUADRATURE_NS)
     land = landscape(target, at=at, radius=radius, region=region)
+    _check_m(m, land.dim)
     F = -log_partition_function(target, ns, region=np.column_stack([land.low, land.high]), at=at)
-    lam, _, m_used, m_fit = _fit(ns, F[None, :], m, land.dim)
+    fit = _fit(ns, F[None, :], m, land.dim, hint=", or widen the range of n")
     return FreeEnergyResult(
-        n=ns, free_energy=F, free_energy_stderr=np.zeros_like(F), wbic=np.full(ns.size, np.nan), lam=lam,
-        lam_stderr=0.0, m=m_used, m_fit=m_fit, method="quadrature",
-        at=dict(zip(land.names, land.at.tolist(), strict=True)), wall_s=time.perf_counter() - t0)
+        n=ns, free_energy=F, free_energy_stderr=np.zeros_like(F), wbic=np.full(ns.size, np.nan),
+        method="quadrature", at=dict(zip(land.names, land.at.tolist(), strict=True)),
+        wall_s=time.perf_counter() - t0, **_fit_fields(fit))

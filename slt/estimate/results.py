@@ -90,21 +90,31 @@ class LLCResult(_Record):
 class VolumeResult(_Record):
     """λ (and m) from the volume V(ε) = P_φ(K(w) − K(w*) < ε) ≈ c ε^λ (−log ε)^{m−1}.
 
-    lam, lam_stderr : λ fitted with multiplicity ``m`` (given, or the fitted m rounded to an integer);
+    lam : λ fitted with multiplicity ``m`` (given, or chosen as in :mod:`slt.estimate.scaling_fit`);
+    lam_stderr : its statistical error (jackknife over replicas);
+    lam_systematic : its fit-window error (spread of λ over sub-windows of the levels beyond what noise
+    explains; see :mod:`slt.estimate.scaling_fit`) — quote λ ± lam_stderr (stat) ± lam_systematic
+    (fit window);
     m_fit, m_fit_stderr : the real m of the joint fit of λ and m;
+    m_decided : False when m was not given and the levels could not single it out (see ``warnings``);
+    m_candidates : one dict {"m", "lam", "lam_stderr", "lam_systematic"} per multiplicity tried;
     eps : (levels,) thresholds ε_k (mean of log ε_k over replicas, exponentiated); log_volume :
     (levels,) log V(ε_k);
     log_eps_stderr : (levels,) spread of log ε_k over replicas / √replicas;
     fit_levels : the number of levels used in the fit; replicas, samples : independent runs, samples
     per level;
-    quadrature_lam : in 1-D/2-D, the slope λ of −log Z(n) from quadrature (the deterministic twin), else None.
+    quadrature_lam : in 1-D/2-D, the slope λ of −log Z(n) from quadrature (the deterministic twin), else None;
+    warnings : problems found, in words (undecided m, a large fit-window error).
     """
 
     lam: float
     lam_stderr: float
+    lam_systematic: float
     m: int
     m_fit: float
     m_fit_stderr: float
+    m_decided: bool
+    m_candidates: tuple[dict, ...]
     log_c: float
     eps: np.ndarray
     log_volume: np.ndarray
@@ -116,7 +126,8 @@ class VolumeResult(_Record):
     quadrature_lam: float | None = None
     method: str = "subset-simulation"
     wall_s: float = 0.0
-    _summary = ("lam", "lam_stderr", "m", "m_fit", "quadrature_lam")
+    warnings: tuple[str, ...] = ()
+    _summary = ("lam", "lam_stderr", "lam_systematic", "m", "m_decided", "m_fit", "quadrature_lam")
 
 
 @dataclass(frozen=True, repr=False)
@@ -125,8 +136,14 @@ class FreeEnergyResult(_Record):
 
     n : (k,) sample sizes; free_energy : (k,) F_n; free_energy_stderr : (k,) (0 for quadrature);
     wbic : (k,) WBIC = E_{β=1/log n}[nK] (Watanabe 2013), NaN where not computed;
-    lam, lam_stderr, m : the fit F_n = c + λ log n − (m − 1) log log n (m given, or fitted and rounded);
-    m_fit : the real m of the joint fit; method : "thermodynamic-integration" or "quadrature".
+    lam, m : the fit F_n = c + λ log n − (m − 1) log log n (m given, or chosen as in
+    :mod:`slt.estimate.scaling_fit`);
+    lam_stderr : the statistical error of λ (jackknife over blocks; 0 for the deterministic quadrature);
+    lam_systematic : the fit-window error of λ (spread of λ over sub-windows of the n grid beyond what noise
+    explains) — quote λ ± lam_stderr (stat) ± lam_systematic (fit window);
+    m_fit : the real m of the joint fit; m_decided : False when m was not given and the data could not single
+    it out; m_candidates : one dict {"m", "lam", "lam_stderr", "lam_systematic"} per multiplicity tried;
+    method : "thermodynamic-integration" or "quadrature"; warnings : problems found, in words.
     """
 
     n: np.ndarray
@@ -135,9 +152,13 @@ class FreeEnergyResult(_Record):
     wbic: np.ndarray
     lam: float
     lam_stderr: float
+    lam_systematic: float
     m: int
     m_fit: float
+    m_decided: bool
+    m_candidates: tuple[dict, ...]
     method: str
     at: dict = field(default_factory=dict)
     wall_s: float = 0.0
-    _summary = ("lam", "lam_stderr", "m", "m_fit", "method")
+    warnings: tuple[str, ...] = ()
+    _summary = ("lam", "lam_stderr", "lam_systematic", "m", "m_decided", "m_fit", "method")

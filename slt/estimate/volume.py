@@ -5,8 +5,9 @@ reaches V ~ 10^{-12} with a few thousand draws per level: draw N points from the
 ε₁ the p₀-quantile of K (so V(ε₁) ≈ p₀); keep the p₀N points below it as seeds, regrow N points from the
 conditional distribution φ(w | K < ε₁) by Metropolis moves started at the seeds (:mod:`.metropolis`); repeat.
 Level k then gives V(ε_k) ≈ p₀^k. The levels of R independent replicas are averaged in log ε at each level,
-λ and m are fitted on the levels with V ≤ ``v_max`` (:mod:`.scaling_fit`), and the standard errors come from a
-jackknife over replicas.
+λ and m are fitted on the levels with V ≤ ``v_max`` (:mod:`.scaling_fit`), the statistical error comes from a
+jackknife over replicas, and the fit-window error from refitting λ on sub-windows of the levels (the part of
+their spread that the replica noise does not explain).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from slt.estimate.landscape import landscape
 from slt.estimate.metropolis import metropolis, sample_prior
 from slt.estimate.results import VolumeResult
-from slt.estimate.scaling_fit import fit_lambda, jackknife
+from slt.estimate.scaling_fit import fit_lambda, fit_scaling_law, jackknife
 
 
 def subset_levels(land, rng: np.random.Generator, samples: int, p0: float, levels: int,
@@ -55,8 +56,9 @@ def volume_scaling(target, at=None, *, m: int | None = None, samples: int = 4000
     ----------
     target : a Potential, sympy expression or formula string.
     at : the point w* (dict by name or sequence; default the origin).
-    m : the multiplicity if known; if None, λ and m are fitted jointly and m is rounded to an integer in
-        [1, d] before λ is refitted with it.
+    m : the multiplicity if known (used as given); if None, each m in 1 … d is fitted and m is chosen by
+        which law stays stable over sub-windows of the levels, with a warning naming the candidate (λ, m)
+        pairs when the levels cannot decide (:mod:`slt.estimate.scaling_fit`).
     samples, replicas, p0, levels, sweeps : N points per level, independent runs, level probability, number
         of levels (V reaches p0^levels), Metropolis sweeps per level.
     v_max : only levels with V ≤ v_max enter the fit (the law is asymptotic in ε → 0).
@@ -67,7 +69,8 @@ def volume_scaling(target, at=None, *, m: int | None = None, samples: int = 4000
 
     Returns
     -------
-    VolumeResult (λ, its jackknife standard error, m, the level curve).
+    VolumeResult: λ with its statistical (jackknife) error ``lam_stderr`` and its fit-window error
+    ``lam_systematic``, m, the level curve, and ``warnings``.
 
     Example
     -------
@@ -93,25 +96,19 @@ def volume_scaling(target, at=None, *, m: int | None = None, samples: int = 4000
     L = -log_eps[:, usable]                                                          # (R, k) = −log ε
     F = -log_v[usable]                                                               # −log V
 
-    def fit(rows, m_given):
-        return fit_lambda(L[rows].mean(axis=0), F, m_given)
-
     everyone = np.arange(replicas)
-    leave_out = [np.delete(everyone, r) for r in everyone]
-    _, m_fit, _ = fit(everyone, None)
-    m_fit_se = jackknife([fit(rows, None)[1] for rows in leave_out])
-    m_used = int(m) if m is not None else int(np.clip(np.rint(m_fit), 1, land.dim))
-    lam, _, c = fit(everyone, m_used)
-    lam_se = jackknife([fit(rows, m_used)[0] for rows in leave_out])
+    m_fit_se = jackknife([fit_lambda(L[np.delete(everyone, r)].mean(axis=0), F, None)[1] for r in everyone])
+    fit = fit_scaling_law(L, F, m=m, m_max=land.dim, hint=", or add levels to reach smaller volumes")
     quad_lam = None
     if quadrature and land.dim <= 2:
         from slt.estimate.free_energy import quadrature_free_energy
 
         quad_lam = quadrature_free_energy(target, at=at, radius=radius, region=region, m=m).lam
     return VolumeResult(
-        lam=lam, lam_stderr=lam_se, m=m_used, m_fit=m_fit, m_fit_stderr=m_fit_se, log_c=-c,
+        lam=fit.lam, lam_stderr=fit.lam_stderr, lam_systematic=fit.lam_systematic, m=fit.m, m_fit=fit.m_fit,
+        m_fit_stderr=m_fit_se, m_decided=fit.m_decided, m_candidates=fit.candidates, log_c=-fit.c,
         eps=np.exp(log_eps.mean(axis=0)), log_volume=log_v,
         log_eps_stderr=log_eps.std(axis=0, ddof=1) / np.sqrt(replicas),
         fit_levels=int(np.count_nonzero(usable)),
         replicas=replicas, samples=samples, at=dict(zip(land.names, land.at.tolist(), strict=True)),
-        quadrature_lam=quad_lam, wall_s=time.perf_counter() - t0)
+        quadrature_lam=quad_lam, wall_s=time.perf_counter() - t0, warnings=fit.warnings)
