@@ -176,7 +176,10 @@ def _mala_chain(w_row, state, stats, accepted, w_star, a_grad, a_loc, sigma, cap
     inv_two_eps = 0.5 / (sigma * sigma)
     n_accepted = accepted[0]
     loss = grad(w, g)
-    if not math.isfinite(loss):
+    inside = math.isfinite(loss)
+    for j in range(d):
+        inside &= abs(w[j]) <= bound
+    if not inside:
         return first_step
     # h(w) = (ε/2) U(w), so that U(w) − U(w') = (2/ε)(h(w) − h(w'))
     h_w = a_grad * loss

@@ -25,7 +25,7 @@ import numpy as np
 
 from slt import __version__
 
-USER_ERRORS = (ValueError, FileNotFoundError, KeyError, TypeError, ZeroDivisionError)
+USER_ERRORS = (ValueError, FileNotFoundError, KeyError, TypeError, ArithmeticError)
 
 
 def build_parser(prog: str, description: str, package: str) -> argparse.ArgumentParser:
@@ -79,9 +79,21 @@ def _default(obj):
 
 
 def print_json(obj) -> None:
-    """Print ``obj`` as JSON (Fractions as exact strings, numpy scalars and arrays as numbers)."""
-    json.dump(obj, sys.stdout, default=_default, indent=2, allow_nan=True)
+    """Print ``obj`` as strict JSON (Fractions as exact strings, numpy scalars and arrays as numbers,
+    NaN and ±inf as null, which strict parsers require)."""
+    json.dump(_finite(json.loads(json.dumps(obj, default=_default, allow_nan=True))), sys.stdout, indent=2,
+              allow_nan=False)
     sys.stdout.write("\n")
+
+
+def _finite(obj):
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def parse_assignments(text: str | None, what: str = "point") -> dict[str, str]:
@@ -108,6 +120,15 @@ def parse_number(text: str, what: str) -> Fraction:
         return Fraction(text.strip())
     except (ValueError, ZeroDivisionError):
         raise ValueError(f"{what} must be a number such as 1, 0.3 or 3/10, got {text!r}") from None
+
+
+def parse_float(text: str, what: str) -> float:
+    """:func:`parse_number` as a float, refusing numbers beyond the float range."""
+    value = parse_number(text, what)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{what} = {text} is beyond the range of a float") from None
 
 
 IMAGE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff", ".webp")

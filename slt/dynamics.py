@@ -444,7 +444,11 @@ def run(target, method: str = "sgld", chains: int = 8, steps: int = 1000, step_s
                 def advance(c0, c1, tail=tail):
                     module.minibatch(W, V, states, stats, diverged_at, w_star, tgt.X, tgt.Y,
                                      np.int64(batch_size), np.int64(mode), epochs, *common, *tail, c0, c1)
-            _run_chunks(pool, advance, pieces)
+            try:
+                _run_chunks(pool, advance, pieces)
+            except ZeroDivisionError:
+                raise ValueError("K or its gradient divides by zero at a state of the chains (e.g. 1/x at "
+                                 "x = 0): start them elsewhere or reformulate K") from None
             if bar is not None:
                 bar.update(int(hi - lo))
     finally:

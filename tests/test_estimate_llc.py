@@ -148,11 +148,48 @@ def test_bad_input():
         localized_llc_exact("x**2 + y**2 + z**2")
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda: slt.llc("x**2 + y**2", chains=4, steps=200, step_size=10.0), "barely moved"),
+    (lambda: slt.llc("x**4 + y**2", sampler="sgld", chains=20, steps=2000, pilot_steps=100, step_size=3e-5),
+     "ran away"),
+    (lambda: slt.llc("1/x"), "not finite"),
+    (lambda: slt.llc("x**4", trace_points=0), "trace_points"),
+    (lambda: slt.llc("x**4", seed=-1), "seed"),
+    (lambda: slt.llc(slt.ToyModel("a*x", variables=["a"], inputs=["x"], n=1, true_w=[1])), "n = 1"),
+    (lambda: localized_llc_exact("x**2*y**4", gamma=1e-300), "gamma"),
+    (lambda: localized_llc_exact("x**2*y**4", n=1), "n must be"),
+    (lambda: localized_llc_exact("x**2*y**4", n=1e300), "beyond"),
+    (lambda: localized_llc_exact("x"), "not a critical point"),
+    (lambda: slt.run("log(x**2)", method="mala", n_beta=1000.0, init=[0.0]), "divides by zero"),
+])
+def test_bad_settings_are_refused_not_reported_as_numbers(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_numpy_integers_and_one_pilot_round_are_accepted():
+    import numpy as np
+
+    r = slt.llc("x**4", chains=np.int64(8), steps=np.int64(500), pilot_steps=np.int64(100), pilot_rounds=1)
+    assert r.chains == 8 and r.steps == 500
+
+
+def test_mala_chain_started_outside_the_bound_is_flagged():
+    r = slt.run("x**2 + y**2", method="mala", n_beta=1000.0, bound=1e-3, init=[1.0, 1.0], chains=4, steps=50)
+    assert r.diverged.all()
+
+
 def test_cli_json():
     out = subprocess.run([sys.executable, "-m", "slt", "llc", "x**4", "--chains", "20", "--steps", "2000",
                           "--json"], capture_output=True, text=True, check=True)
     data = json.loads(out.stdout)
     assert {"llc", "stderr", "chains"} <= set(data) and data["chains"] == 20 and data["method"] == "mala"
+    sgld = subprocess.run([sys.executable, "-m", "slt", "llc", "x**4", "--chains", "20", "--steps", "2000",
+                           "--sampler", "sgld", "--json"], capture_output=True, text=True, check=True)
+    assert "NaN" not in sgld.stdout and json.loads(sgld.stdout)["diagnostics"]["acceptance"] is None
+    huge = subprocess.run([sys.executable, "-m", "slt", "llc", "x**4", "--n", "1e400"],
+                          capture_output=True, text=True)
+    assert huge.returncode == 2 and "beyond the range" in huge.stderr and "Traceback" not in huge.stderr
     bad = subprocess.run([sys.executable, "-m", "slt", "llc", "__import__('os')"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from slt.clikit import parse_assignments, parse_number, print_json
+from slt.clikit import parse_assignments, parse_float, print_json
 
 
 def register(subparsers) -> None:
@@ -43,7 +43,7 @@ def handle(args: argparse.Namespace) -> int:
     from slt.library import resolve
 
     potential, default_at = resolve(args.expr)
-    radius = None if args.radius is None else float(parse_number(args.radius, "--radius"))
+    radius = None if args.radius is None else parse_float(args.radius, "--radius")
     result = free_energy(potential, at=parse_assignments(args.at, "point") or default_at,
                          method=args.method, m=args.m, radius=radius, seed=args.seed)
     if args.json:

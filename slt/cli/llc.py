@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from slt.clikit import parse_assignments, parse_number, print_json
+from slt.clikit import parse_assignments, parse_float, print_json
 from slt.estimate.llc import DEFAULT_CHAINS, DEFAULT_GAMMA, DEFAULT_N, DEFAULT_STEP_SCALE, SAMPLERS
 
 
@@ -46,10 +46,10 @@ def handle(args: argparse.Namespace) -> int:
 
     potential, default_at = resolve(args.expr)
     result = llc(potential, at=parse_assignments(args.at, "point") or default_at,
-                 n=float(parse_number(args.n, "--n")),
-                 gamma=float(parse_number(args.gamma, "--gamma")), sampler=args.sampler, chains=args.chains,
+                 n=parse_float(args.n, "--n"),
+                 gamma=parse_float(args.gamma, "--gamma"), sampler=args.sampler, chains=args.chains,
                  steps=args.steps,
-                 step_scale=float(parse_number(args.step_scale, "--step-scale")),
+                 step_scale=parse_float(args.step_scale, "--step-scale"),
                  pilot_steps=args.pilot_steps,
                  seed=args.seed)
     if args.json:

@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from slt.clikit import parse_assignments, parse_number, print_json
+from slt.clikit import parse_assignments, parse_float, print_json
 
 
 def register(subparsers) -> None:
@@ -35,6 +35,7 @@ def register(subparsers) -> None:
     parser.add_argument("--momentum", help="GD heavy-ball momentum (default 0)")
     parser.add_argument("--burn-in", type=int, default=0, help="steps left out of the loss statistics")
     parser.add_argument("--bound", help="stop chains that leave [-bound, bound] in any coordinate")
+    parser.add_argument("--drift-cap", help="MALA: the drift is shortened to at most c·sqrt(ε d) (default 2)")
     parser.add_argument("--record-every", type=int, help="record every k steps (default: about 1000 records)")
     parser.add_argument("--save", metavar="NPZ", help="save positions, loss and grad_norm to this .npz file")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -42,7 +43,7 @@ def register(subparsers) -> None:
 
 
 def _number(text: str | None, what: str) -> float | None:
-    return None if text is None else float(parse_number(text, what))
+    return None if text is None else parse_float(text, what)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -54,13 +55,14 @@ def handle(args: argparse.Namespace) -> int:
     for key, text, methods in (("temperature", args.temperature, ("langevin",)),
                                ("n_beta", args.n_beta, ("sgld", "mala")),
                                ("gamma", args.gamma, ("sgld", "mala")),
-                               ("momentum", args.momentum, ("gd",))):
+                               ("momentum", args.momentum, ("gd",)),
+                               ("drift_cap", args.drift_cap, ("mala",))):
         if text is not None:
             if args.method not in methods:
                 raise ValueError(f"--{key.replace('_', '-')} applies to --method {' or '.join(methods)}, "
                                  f"not {args.method}")
             params[key] = _number(text, key)
-    init = {k: float(parse_number(v, k)) for k, v in parse_assignments(args.init, "init").items()} or None
+    init = {k: parse_float(v, k) for k, v in parse_assignments(args.init, "init").items()} or None
     record = ("positions", "loss", "grad_norm") if args.save else ("loss",)
     result = run(potential, method=args.method, chains=args.chains, steps=args.steps,
                  step_size=_number(args.step_size, "step size"), init=init, seed=args.seed,

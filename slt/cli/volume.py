@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from slt.clikit import parse_assignments, parse_number, print_json
+from slt.clikit import parse_assignments, parse_float, print_json
 
 
 def register(subparsers) -> None:
@@ -31,7 +31,7 @@ def handle(args: argparse.Namespace) -> int:
     from slt.cli.free_energy import lam_line
     from slt.estimate import volume_scaling
 
-    radius = None if args.radius is None else float(parse_number(args.radius, "--radius"))
+    radius = None if args.radius is None else parse_float(args.radius, "--radius")
     from slt.library import resolve
 
     potential, default_at = resolve(args.expr)

@@ -47,6 +47,7 @@ estimand within 4σ (tests), but the estimand itself is further from λ (x²y⁴
 from __future__ import annotations
 
 import math
+import numbers
 import time
 
 import numpy as np
@@ -66,6 +67,10 @@ _SETTLED = 1.5
 TARGET_ACCEPTANCE = 0.6
 _ACCEPTANCE_WINDOW = 0.1
 _ADAPT = 3.0
+_GAMMA_RANGE = (1e-6, 1e6)   # the quadrature's Gaussian localisation, scale 1/√γ
+_MAX_N_BETA = 1e15
+_LOW_ACCEPTANCE = 0.05       # warn below this mean MALA acceptance
+_STUCK = 1e-3                # refuse to report an estimate below this one
 SAMPLERS = ("mala", "sgld")
 
 
@@ -73,29 +78,55 @@ def _is_model(target) -> bool:
     return hasattr(target, "X") and hasattr(target, "empirical_loss")
 
 
+def _real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_n(n) -> float:
+    if not (_real(n) and n > 1):
+        raise ValueError(f"n must be a number > 1, got {n!r}")
+    return float(n)
+
+
+def _loss_at(fn, w_star, names) -> float:
+    """K(w*) or L(w*), with a division by zero in the formula reported as a non-finite value."""
+    try:
+        value = float(fn(np.ascontiguousarray(w_star)))
+    except ZeroDivisionError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"L(w*) is not finite at {dict(zip(names, w_star.tolist(), strict=True))}")
+    return value
+
+
 def _resolve(target, at, n):
     """(object for slt.run, names, w*, L(w*), n)."""
     if _is_model(target):
-        if n is not None and int(n) != target.n:
-            raise ValueError(f"n={n} differs from the toy model's sample size {target.n}; leave n out")
+        if target.n < 2:
+            raise ValueError(f"the toy model has n = {target.n} sample(s); nβ = n / log n needs n >= 2")
+        if n is not None and not (_real(n) and n == target.n):
+            raise ValueError(f"n={n!r} differs from the toy model's sample size {target.n}; leave n out")
         names = tuple(target.names)
         w_star = to_point(at, names) if at is not None else np.asarray(
             np.zeros(len(names)) if getattr(target, "true_w", None) is None else target.true_w,
             dtype=np.float64)
-        return target, names, w_star, target.empirical_loss(w_star), float(target.n)
+        return target, names, w_star, _loss_at(target.empirical_loss, w_star, names), float(target.n)
     potential = as_potential(target)
     names = tuple(str(v) for v in potential.names)
     w_star = to_point(at, names)
-    n = DEFAULT_N if n is None else n
-    if not (isinstance(n, int | float) and math.isfinite(n) and n > 1):
-        raise ValueError(f"n must be a number > 1, got {n!r}")
-    loss_at = float(potential.compiled.value(np.ascontiguousarray(w_star)))
-    return potential, names, w_star, loss_at, float(n)
+    n = _check_n(DEFAULT_N if n is None else n)
+    return potential, names, w_star, _loss_at(potential.compiled.value, w_star, names), n
 
 
 def _check_positive(value, what):
-    if value is not None and not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+    if value is not None and not (_real(value) and value > 0):
         raise ValueError(f"{what} must be a positive number, got {value!r}")
+
+
+def _check_count(value, what, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def _curvature(obj, positions, nb, gamma, w_star) -> float:
@@ -153,6 +184,9 @@ def _tune_step_size(run, obj, settings, nb, gamma, w_star, step_size, step_scale
             break
         half = pilot.positions[pilot.positions.shape[0] // 2:][:, ok]
         curvature = _curvature(obj, half, nb, gamma, w_star)
+        if not math.isfinite(curvature):
+            eps /= 10.0
+            continue
         target = step_scale / curvature if curvature > 0 else eps * _GROWTH
         settled = round_ > 0 and 1 / _SETTLED <= target / eps <= _SETTLED
         eps = min(target, eps * _GROWTH)
@@ -221,16 +255,18 @@ def llc(target, at=None, n: float | None = None, *, n_beta: float | None = None,
     t0 = time.perf_counter()
     _check_positive(n_beta, "n_beta")
     _check_positive(step_size, "step_size")
+    if step_scale is None:
+        raise ValueError("step_scale must be a positive number, got None")
     _check_positive(step_scale, "step_scale")
-    if not (isinstance(gamma, int | float) and math.isfinite(gamma) and gamma >= 0):
+    if not (_real(gamma) and gamma >= 0):
         raise ValueError(f"gamma must be a number >= 0, got {gamma!r}")
-    for value, what in ((chains, "chains"), (pilot_steps, "pilot_steps"), (pilot_rounds, "pilot_rounds")) + (
-            () if steps is None else ((steps, "steps"),)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-            raise ValueError(f"{what} must be an integer >= 2, got {value!r}")
+    chains, pilot_steps = _check_count(chains, "chains", 2), _check_count(pilot_steps, "pilot_steps", 2)
+    pilot_rounds, trace_points = _check_count(pilot_rounds, "pilot_rounds", 1), _check_count(
+        trace_points, "trace_points", 1)
+    steps = None if steps is None else _check_count(steps, "steps", 2)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     obj, names, w_star, loss_at, n = _resolve(target, at, n)
-    if not math.isfinite(loss_at):
-        raise ValueError(f"L(w*) is not finite at {dict(zip(names, w_star.tolist(), strict=True))}")
     nb = float(n_beta) if n_beta is not None else n / math.log(n)
     d = len(names)
     if steps is None:
@@ -254,9 +290,18 @@ def llc(target, at=None, n: float | None = None, *, n_beta: float | None = None,
     kept = per_chain[np.isfinite(per_chain)]
     if kept.size < 2:
         raise ValueError(f"all but {kept.size} of {chains} chains diverged at step size {eps:.3g}; "
-                         "give a smaller step_size")
-    estimate = float(kept.mean())
-    stderr = float(kept.std(ddof=1) / math.sqrt(kept.size))
+                         "give a smaller step_size (or check that K is bounded below near w*)")
+    with np.errstate(over="ignore", invalid="ignore"):
+        estimate = float(kept.mean())
+        stderr = float(kept.std(ddof=1) / math.sqrt(kept.size))
+    if not (math.isfinite(estimate) and math.isfinite(stderr)):
+        raise ValueError(f"the chains ran away (mean loss {float(np.max(np.abs(main.loss_mean))):.3g} above "
+                         f"L(w*)) at step size {eps:.3g}: give a smaller step_size, or check that K is "
+                         "bounded below near w*")
+    acceptance = float(np.mean(main.acceptance[~main.diverged])) if main.acceptance is not None else math.nan
+    if acceptance < _STUCK:
+        raise ValueError(f"the chains barely moved (acceptance {acceptance:.2g} at step size {eps:.3g}): "
+                         "the estimate would be meaningless; give a smaller step_size or step_scale")
     below = float(np.mean(kept < 0))
     trace = np.nanmean(main.loss, axis=1) - loss_at
     warnings = []
@@ -286,7 +331,9 @@ def llc(target, at=None, n: float | None = None, *, n_beta: float | None = None,
     if drift > 4 * stderr / nb + 0.1 * abs(estimate) / nb:
         warnings.append("the loss trace drifts between the two halves of the run: not yet stationary; "
                         "raise steps or pilot_steps")
-    acceptance = float(np.mean(main.acceptance[~main.diverged])) if main.acceptance is not None else math.nan
+    if acceptance < _LOW_ACCEPTANCE:
+        warnings.append(f"acceptance is only {acceptance:.2f}: the chains move rarely and the standard error "
+                        "may understate the error; lower step_size or raise steps")
     diagnostics = LLCDiagnostics(loss_trace=trace, trace_steps=main.steps_recorded, acceptance=acceptance,
                                  diverged=int(main.n_diverged),
                                  below_fraction=below, warnings=tuple(warnings))
@@ -319,11 +366,26 @@ def localized_llc_exact(target, at=None, n: float | None = None, *, n_beta: floa
         raise ValueError(f"localized_llc_exact needs a potential, got {type(target).__name__}")
     if potential.dim > 2:
         raise ValueError(f"the quadrature covers d <= 2; this potential has d = {potential.dim}")
-    if not (isinstance(gamma, int | float) and math.isfinite(gamma) and gamma > 0):
-        raise ValueError(f"gamma must be a number > 0, got {gamma!r}")
+    if not (_real(gamma) and _GAMMA_RANGE[0] <= gamma <= _GAMMA_RANGE[1]):
+        raise ValueError(f"gamma must be a number in [{_GAMMA_RANGE[0]:g}, {_GAMMA_RANGE[1]:g}] for the "
+                         f"quadrature, got {gamma!r}")
     _check_positive(n_beta, "n_beta")
-    n = DEFAULT_N if n is None else n
-    s = float(n_beta) if n_beta is not None else n / math.log(n)
+    if n_beta is not None:
+        s = float(n_beta)
+    else:
+        n = _check_n(DEFAULT_N if n is None else n)
+        s = n / math.log(n)
+    if s > _MAX_N_BETA:
+        raise ValueError(f"nβ = {s:.3g} is beyond the quadrature's accurate range (nβ <= {_MAX_N_BETA:g})")
+    names = tuple(str(v) for v in potential.names)
+    w_star = to_point(at, names)
+    k_star = _loss_at(potential.compiled.value, w_star, names)
+    grad = np.empty(len(names))
+    potential.compiled.grad(np.ascontiguousarray(w_star), grad)
+    if not np.all(np.abs(grad) <= 1e-6 * (1.0 + abs(k_star))):
+        point = dict(zip(names, w_star.tolist(), strict=True))
+        raise ValueError(f"w* = {point} is not a critical point of K "
+                         f"(gradient {grad.tolist()}): the estimand is defined at a local minimum")
     moved = potential.shift(at) if at is not None else potential
     names = tuple(str(v) for v in moved.names)
     k0 = moved.expr.subs({v: 0 for v in moved.expr.free_symbols})
