@@ -14,7 +14,8 @@ flat ones move it is large (measured: +14% on reduced-rank regression in d = 56,
 ``"mala"`` (the default whenever the full loss is available: every potential, and a toy model without
 ``batch_size``) uses the same update as the proposal of a Metropolis–Hastings step (Roberts & Tweedie 1996;
 drift truncated as in their MALTA, see :mod:`slt.chain_loops`): the chains then sample p exactly at any ε,
-and λ̂ has no step-size bias — only the statistical error it reports and the finite-n bias of the estimand.
+and λ̂ has no step-size bias. What remains: the statistical error it reports, the finite-n bias of the
+estimand, and — where the chains spread slowly along long flat arms — incomplete mixing (see "Mixing").
 
 Step size and burn-in (:func:`_tune_step_size`): pilot rounds of ``pilot_steps`` start at w*. SGLD rounds set
 ε from the stiffest mean curvature where the chains are — at stationarity E[(∂_i U)²] = E[∂_i² U], integration
