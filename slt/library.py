@@ -448,4 +448,9 @@ def resolve(text: str):
     if text in _registry():
         entry = _registry()[text]
         return entry.potential, ({k: str(v) for k, v in entry.at.items()} if entry.at else None)
+    if text.strip().isidentifier():
+        # a bare name is never a useful potential (K = x has no minimum): far likelier a misspelt entry
+        close = difflib.get_close_matches(text.strip(), names(), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `slt library` lists the names"
+        raise ValueError(f"{text!r} is not a library name{hint} (a formula needs an operator, e.g. 'x**2')")
     return Potential(text), None

@@ -80,3 +80,13 @@ def test_volume_same_seed_same_result_and_bad_input():
     assert a.lam == b.lam and math.isfinite(a.lam)
     with pytest.raises(ValueError, match="replicas"):
         slt.volume_scaling("x**4", replicas=1)
+
+
+def test_a_point_without_radius_warns_that_the_integrals_are_global():
+    """line + dot seen from (1, 3/10): globally the origin (λ = 1/4) dominates, locally λ = 1/2."""
+    entry = slt.library.get("line_dot_line")
+    at = {k: float(v) for k, v in entry.at.items()}
+    result = slt.free_energy(entry.potential, at=at, method="quadrature", n=[1e3, 1e4, 1e5, 1e6])
+    assert any("radius" in w for w in result.warnings)
+    local = slt.free_energy(entry.potential, at=at, method="quadrature", radius=0.5, n=[1e3, 1e4, 1e5, 1e6])
+    assert not any("radius" in w for w in local.warnings)

@@ -185,3 +185,10 @@ def test_cli_lists_every_entry_with_lambda_and_m(capsys):
     assert main(["library", "line_dot"]) == 0
     assert "lambda = 1/4, m = 1" in capsys.readouterr().out
     assert main(["library", "no_such"]) == 2
+
+
+def test_a_misspelt_name_is_refused_with_suggestions_not_read_as_a_formula():
+    with pytest.raises(ValueError, match="did you mean line_dot"):
+        library.resolve("line_dott")
+    potential, at = library.resolve("x**2")
+    assert str(potential.expr) == "x**2" and at is None

@@ -15,7 +15,10 @@ def register(subparsers) -> None:
         description=("λ̂(w*) = nβ (E[K] − K(w*)) over the localised tempered posterior "
                      "∝ exp(−nβ K − γ/2 |w − w*|²), nβ = n / log n (Lau et al. 2023), sampled by SGLD "
                      "proposals with a Metropolis correction (mala, exact) or by plain SGLD."),
-        epilog="example: slt llc 'x**2*y**4' --n 1000000 --json",
+        epilog=("λ̂ converges to the exact value at this n and γ (slt.estimate.localized_llc_exact, by "
+                "quadrature in d <= 2), which tends to λ only as n -> infinity: e.g. 0.2540 against "
+                "λ = 1/4 for line_dot_origin at the defaults. "
+                "example: slt llc 'x**2*y**4' --n 1000000 --json"),
     )
     parser.add_argument("expr", help="the potential K, e.g. 'x**2*y**4', or a library name (slt library)")
     parser.add_argument("--at", metavar="POINT", help="w*, e.g. x=1,y=3/10 (default: the origin)")

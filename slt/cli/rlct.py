@@ -65,6 +65,8 @@ def handle(args: argparse.Namespace) -> int:
         at = parse_assignments(args.at, "point") or None
         from slt import library
 
+        if args.expr not in library.names():
+            library.resolve(args.expr)         # refuses a bare, misspelt name before it is read as K = name
         target = library.get(args.expr) if args.expr in library.names() else args.expr
         result = rlct(
             target, at=at, prior_exponents=_exponents(args.prior_exponents), taylor_order=args.taylor_order

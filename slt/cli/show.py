@@ -58,11 +58,14 @@ def describe(potential, point=None) -> dict:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from slt.library import resolve
     from slt.potential import Potential
 
-    variables = [v.strip() for v in args.vars.split(",")] if args.vars else None
-    potential = Potential(args.expr, variables)
-    point = parse_assignments(args.at, "point") or None
+    if args.vars:
+        potential, default_at = Potential(args.expr, [v.strip() for v in args.vars.split(",")]), None
+    else:
+        potential, default_at = resolve(args.expr)
+    point = parse_assignments(args.at, "point") or default_at
     if args.plot is not None:
         check_output_path(args.plot, "--plot")
     info = describe(potential, point)

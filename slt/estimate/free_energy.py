@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from slt.estimate.landscape import landscape
+from slt.estimate.landscape import landscape, locality_warnings
 from slt.estimate.metropolis import metropolis, sample_prior
 from slt.estimate.results import FreeEnergyResult
 from slt.estimate.scaling_fit import ScalingFit, fit_scaling_law
@@ -55,9 +55,10 @@ def _fit(ns, F_blocks, m, d, hint: str) -> ScalingFit:
     return fit_scaling_law(np.log(ns), F_blocks, m=None if m is None else int(m), m_max=d, hint=hint)
 
 
-def _fit_fields(fit: ScalingFit) -> dict:
+def _fit_fields(fit: ScalingFit, extra_warnings=()) -> dict:
     return dict(lam=fit.lam, lam_stderr=fit.lam_stderr, lam_systematic=fit.lam_systematic, m=fit.m,
-                m_fit=fit.m_fit, m_decided=fit.m_decided, m_candidates=fit.candidates, warnings=fit.warnings)
+                m_fit=fit.m_fit, m_decided=fit.m_decided, m_candidates=fit.candidates,
+                warnings=tuple(fit.warnings) + tuple(extra_warnings))
 
 
 def _reweight(W, k, ds, block_of, rng):
@@ -149,7 +150,7 @@ def free_energy(target, at=None, n=None, *, method: str = "thermodynamic", m: in
         n=ns, free_energy=F_blocks.mean(axis=0),
         free_energy_stderr=F_blocks.std(axis=0, ddof=1) / np.sqrt(blocks), wbic=wbic,
         method="thermodynamic-integration", at=dict(zip(land.names, land.at.tolist(), strict=True)),
-        wall_s=time.perf_counter() - t0, **_fit_fields(fit))
+        wall_s=time.perf_counter() - t0, **_fit_fields(fit, locality_warnings(land, radius, region)))
 
 
 def quadrature_free_energy(target, at=None, n=None, *, m: int | None = None, radius: float | None = None,
@@ -171,4 +172,4 @@ def quadrature_free_energy(target, at=None, n=None, *, m: int | None = None, rad
     return FreeEnergyResult(
         n=ns, free_energy=F, free_energy_stderr=np.zeros_like(F), wbic=np.full(ns.size, np.nan),
         method="quadrature", at=dict(zip(land.names, land.at.tolist(), strict=True)),
-        wall_s=time.perf_counter() - t0, **_fit_fields(fit))
+        wall_s=time.perf_counter() - t0, **_fit_fields(fit, locality_warnings(land, radius, region)))

@@ -117,6 +117,20 @@ def _prior_arrays(prior, d: int):
     return low, high, exponents, None
 
 
+def locality_warnings(land: Landscape, radius, region) -> tuple[str, ...]:
+    """A warning when a point away from the origin is given but the integrals stay global.
+
+    V(ε) and Z(n) integrate over the whole prior box: if K has another zero there with a smaller λ (the
+    origin of the line + dot model, seen from a point of its line), that zero dominates both, and the fitted
+    λ is its λ, not the local one at w*.
+    """
+    if radius is not None or region is not None or not np.any(land.at != 0):
+        return ()
+    return ("w* is away from the origin but no radius is given: V(ε) and Z(n) are taken over the whole prior "
+            "box, where another zero of K with a smaller λ would dominate; pass radius= (--radius) for the "
+            "local λ at w*",)
+
+
 def landscape(target, at=None, radius: float | None = None, region=None) -> Landscape:
     """Turn a target into a :class:`Landscape`.
 

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from slt.estimate.landscape import landscape
+from slt.estimate.landscape import landscape, locality_warnings
 from slt.estimate.metropolis import metropolis, sample_prior
 from slt.estimate.results import VolumeResult
 from slt.estimate.scaling_fit import fit_lambda, fit_scaling_law, jackknife
@@ -90,9 +90,9 @@ def volume_scaling(target, at=None, *, m: int | None = None, samples: int = 4000
     log_v = np.log(p0) * np.arange(1, levels + 1)
     usable = np.all(np.isfinite(log_eps), axis=0) & (log_v <= np.log(v_max)) & np.all(log_eps < -0.5, axis=0)
     if np.count_nonzero(usable) < 4:
-        raise ValueError("fewer than 4 usable volume levels: K may vanish on a set of positive "
-                         "volume, or the "
-                         "box is too small; try more levels or a smaller v_max")
+        raise ValueError("fewer than 4 usable volume levels: K may vanish on a set of positive volume, or "
+                         "the box is too small; try more levels or a smaller v_max "
+                         "(slt.volume_scaling(levels=, v_max=))")
     L = -log_eps[:, usable]                                                          # (R, k) = −log ε
     F = -log_v[usable]                                                               # −log V
 
@@ -111,4 +111,5 @@ def volume_scaling(target, at=None, *, m: int | None = None, samples: int = 4000
         log_eps_stderr=log_eps.std(axis=0, ddof=1) / np.sqrt(replicas),
         fit_levels=int(np.count_nonzero(usable)),
         replicas=replicas, samples=samples, at=dict(zip(land.names, land.at.tolist(), strict=True)),
-        quadrature_lam=quad_lam, wall_s=time.perf_counter() - t0, warnings=fit.warnings)
+        quadrature_lam=quad_lam, wall_s=time.perf_counter() - t0,
+        warnings=tuple(fit.warnings) + locality_warnings(land, radius, region))

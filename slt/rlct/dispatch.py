@@ -19,7 +19,7 @@ from slt.rlct.separable import restrict, variable_groups
 
 # Qhull's facet count, and the face lattice, grow exponentially with the dimension.
 MAX_NEWTON_DIMENSION = 8
-NUMERIC_HINT = "estimate it numerically with slt.llc (SGLD) or slt.volume_scaling"
+NUMERIC_HINT = "estimate it numerically with slt.llc or slt.volume_scaling"
 
 
 def rlct(target, at=None, prior_exponents=None, taylor_order: int | None = None) -> RLCTResult:
