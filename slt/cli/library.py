@@ -41,8 +41,27 @@ def handle(args: argparse.Namespace) -> int:
         print_json(entries)
         return 0
     width = max(len(e["name"]) for e in entries)
-    print(f"{'name'.ljust(width)}  {'lambda':>6}  m  {'d':>2}  K")
-    for e in entries:
+    rows = [(e, _point(e), _prior_factor(e)) for e in entries]
+    point_width = max(len("point"), *(len(p) for _, p, _ in rows))
+    print(f"{'name'.ljust(width)}  {'lambda':>6}  m  {'d':>2}  {'point'.ljust(point_width)}  K")
+    for e, point, factor in rows:
         K = e["K"] if len(e["K"]) <= 60 else e["K"][:57] + "..."
-        print(f"{e['name'].ljust(width)}  {e['lam']:>6}  {e['m']}  {len(e['variables']):>2}  {K}")
+        print(f"{e['name'].ljust(width)}  {e['lam']:>6}  {e['m']}  {len(e['variables']):>2}  "
+              f"{point.ljust(point_width)}  {K}{factor}")
     return 0
+
+
+def _point(entry: dict) -> str:
+    """The point of interest, "origin" when every coordinate is 0."""
+    at = entry.get("at") or {}
+    if all(str(v) == "0" for v in at.values()):
+        return "origin"
+    text = ",".join(f"{k}={v}" for k, v in at.items())
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def _prior_factor(entry: dict) -> str:
+    """"  (prior |x|^1)" when the prior has Jacobian exponents, which can change λ."""
+    exponents = (entry.get("prior") or {}).get("exponents") or []
+    parts = [f"|{v}|^{h}" for v, h in zip(entry["variables"], exponents, strict=False) if h]
+    return f"  (prior {' '.join(parts)})" if parts else ""
