@@ -54,7 +54,14 @@ def handle(args: argparse.Namespace) -> int:
           f"{result.n[0]:.3g} ... {result.n[-1]:.3g})")
     for warning in result.warnings:
         print(f"warning: {warning}")
-    print(f"{'n':>12} {'F_n':>10} {'stderr':>8} {'WBIC':>10}")
-    for row in zip(result.n, result.free_energy, result.free_energy_stderr, result.wbic, strict=True):
-        print(f"{row[0]:12.4g} {row[1]:10.4f} {row[2]:8.4f} {row[3]:10.4f}")
+    sampled = result.method != "quadrature"
+    print("F_n = −log ∫ e^{−nK} φ (φ: the prior, see `slt show`)"
+          + ("; stderr over independent blocks of chains; WBIC = E_{β=1/log n}[nK] (Watanabe 2013), an "
+             "estimate of F_n from one temperature" if sampled else "; deterministic quadrature: no "
+             "sampling error, no WBIC"))
+    header = f"{'n':>12} {'F_n':>10}" + (f" {'stderr':>8} {'WBIC':>10}" if sampled else "")
+    print(header)
+    rows = zip(result.n, result.free_energy, result.free_energy_stderr, result.wbic, strict=True)
+    for n, f, se, wbic in rows:
+        print(f"{n:12.4g} {f:10.4f}" + (f" {se:8.4f} {wbic:10.4f}" if sampled else ""))
     return 0
