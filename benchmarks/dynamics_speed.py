@@ -77,18 +77,19 @@ def rng_limit(d: int, threads: int, seconds: float = 1.0, own: bool = False) -> 
     return count / elapsed * (1 if _clock is time.process_time else threads) / d
 
 
-def slt_rate(potential, chains: int, steps: int, threads: int | None = None) -> float:
-    """Chain-steps/s of :func:`slt.run` (SGLD, ``stats_only``) with ``threads`` threads (default: all)."""
+def slt_rate(potential, chains: int, steps: int, threads: int | None = None, method: str = "sgld") -> float:
+    """Chain-steps/s of :func:`slt.run` (SGLD or MALA, ``stats_only``) with ``threads`` threads (default:
+    all)."""
     before = numba.get_num_threads()
     numba.set_num_threads(threads or before)
     try:
-        return _slt_rate(potential, chains, steps)
+        return _slt_rate(potential, chains, steps, method)
     finally:
         numba.set_num_threads(before)
 
 
-def _slt_rate(potential, chains: int, steps: int) -> float:
-    kw = dict(method="sgld", chains=chains, step_size=EPS, n_beta=N_BETA, gamma=GAMMA, stats_only=True,
+def _slt_rate(potential, chains: int, steps: int, method: str) -> float:
+    kw = dict(method=method, chains=chains, step_size=EPS, n_beta=N_BETA, gamma=GAMMA, stats_only=True,
               progress=False)
     slt.run(potential, steps=2, **kw)  # compile (or load from the cache)
     start = _clock()
@@ -207,6 +208,7 @@ def main(argv=None) -> int:
             "name": name, "d": potential.dim, "chains": chains, "steps": steps, "threads": threads,
             "chain_steps_per_s": slt_rate(potential, chains, steps),
             "one_thread_chain_steps_per_s": slt_rate(potential, chains, steps, threads=1),
+            "mala_chain_steps_per_s": slt_rate(potential, chains, steps, method="mala"),
             "rng_limit_chain_steps_per_s": rng_limit(potential.dim, threads, budget / 2),
             "slt_rng_limit_chain_steps_per_s": rng_limit(potential.dim, threads, budget / 2, own=True),
             "numpy_chain_steps_per_s": numpy_rate(potential, chains, budget),
@@ -232,8 +234,8 @@ def main(argv=None) -> int:
 def table(rows) -> str:
     lines = [
         "| case | d | chains × steps | threads | slt chain-steps/s | % of RNG limit | % of slt-RNG limit "
-        "| × numpy | × numpy, 1 thread each | × torch loop | × torch batched |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| × numpy | × numpy, 1 thread each | × torch loop | × torch batched | MALA chain-steps/s (÷ SGLD) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         rate = r["chain_steps_per_s"]
@@ -243,7 +245,8 @@ def table(rows) -> str:
             f"| {r['name']} | {r['d']} | {r['chains']} × {r['steps']} | {r['threads']} | {rate:.3g} "
             f"| {100 * rate / limit:.0f}% | {100 * rate / r['slt_rng_limit_chain_steps_per_s']:.0f}% "
             f"| {rate / numpy_rate_:.1f} | {r['one_thread_chain_steps_per_s'] / numpy_rate_:.1f} "
-            f"| {rate / loop:.0f} | {rate / batched:.1f} |"
+            f"| {rate / loop:.0f} | {rate / batched:.1f} "
+            f"| {r['mala_chain_steps_per_s']:.3g} ({r['mala_chain_steps_per_s'] / rate:.2f}) |"
         )
     return "\n".join(lines)
 
