@@ -32,12 +32,13 @@ def register(subparsers) -> None:
     parser.add_argument("--chains", type=int, default=DEFAULT_CHAINS,
                         help=f"independent chains (default {DEFAULT_CHAINS})")
     parser.add_argument("--steps", type=int, default=None,
-                        help="steps per chain after the burn-in (default: 50000 in d <= 2, fewer in high d)")
+                        help="steps per chain after the burn-in (default: 200000 in d <= 2, fewer in high d)")
     parser.add_argument("--step-scale", default=str(DEFAULT_STEP_SCALE),
                         help="first guess of the step size: step_scale / (stiffest curvature of the pilot "
                              f"chains) (default {DEFAULT_STEP_SCALE})")
-    parser.add_argument("--pilot-steps", type=int, default=2000,
-                        help="steps of each pilot round that tunes ε and burns in (default 2000)")
+    parser.add_argument("--pilot-steps", type=int, default=None,
+                        help="steps of each pilot round that tunes ε and burns in (default: a twentieth of "
+                             "--steps, at least 2000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=handle)

@@ -34,14 +34,17 @@ quadrature in d ≤ 2). It is −d log Z/d log(nβ) for Z = ∫ e^{−U}, and te
   γ = 0.1: x²y⁴ −0.6%, (x − 1)²(x² + y²)⁴ at the origin +1.6%, the squared cusp (x² − y³)² −3.5% (its gap
   λ' − λ = 1/12 makes that term decay like n^{−1/12}: −6.1% at γ = 1, and still −3.9% at n = 10⁸).
 
-Defaults (n = 10⁶ for a potential, γ = 0.1, 200 chains, steps from a work budget of ~2·10⁷ chain-coordinate
-steps) put every m = 1 reference case of ``shared/cases/rlct.json`` within 2% of λ except the cusp (−6%), at
-a standard error below 1% of λ and 0.5–2 s per case (``benchmarks/llc.py``).
+Defaults (n = 10⁶ for a potential, γ = 0.1, 50 chains, steps from a work budget of ~2·10⁷ chain-coordinate
+steps, burn-in rounds of a twentieth of that) put every m = 1 reference case of ``shared/cases/rlct.json``
+within 2% of λ except the cusp (−5.1%), at a standard error of at most 1% of λ and 0.4–0.9 s per case
+(``benchmarks/llc.py``). Few long chains beat many short ones at the same cost: with 200 chains of 50 000
+steps the long-armed cases ended 5–9 standard errors below their exact estimands, with 50 of 200 000 within
+about 3.
 
 Mixing, the one remaining limit. A single step size serves regions whose stiffness differs by orders of
 magnitude; where a singular set has long arms (x²y², the cusp's branches, three lines x²y²(x + y)²) the
-chains spread along them slowly, and at γ = 0.1 a default run ends 2–4% below its exact estimand there (the
-cusp: −6.1% against −3.5%; x²y²: 0.425 against 0.444). At γ = 1 the arms are short and λ̂ matches the
+chains spread along them slowly, and at γ = 0.1 a default run can end 1–3% below its exact estimand there
+(the cusp: −5.1% against −3.5%; x²y²: 0.435 against 0.444). At γ = 1 the arms are short and λ̂ matches the
 estimand within 4σ (tests), but the estimand itself is further from λ (x²y⁴ −3.5%, cusp −6.1%).
 """
 
@@ -59,9 +62,9 @@ from slt.estimate.results import LLCDiagnostics, LLCResult
 DEFAULT_N = 1_000_000
 DEFAULT_GAMMA = 0.1
 DEFAULT_STEP_SCALE = 0.03
-DEFAULT_CHAINS = 200
+DEFAULT_CHAINS = 50
 _WORK = 2e7                 # chains × steps × d of the default main run
-_STEPS_RANGE = (5_000, 50_000)
+_STEPS_RANGE = (5_000, 200_000)
 _CURVATURE_POINTS = 4000
 _GROWTH = 4.0
 _SETTLED = 1.5
@@ -206,6 +209,7 @@ def _tune_step_size(run, obj, settings, nb, gamma, w_star, step_size, step_scale
         eps *= min(math.exp(_ADAPT * (acceptance - TARGET_ACCEPTANCE)), _GROWTH)
     return eps, init, used
 
+
 def default_steps(chains: int, d: int) -> int:
     """Main-run length of :func:`llc` when ``steps`` is not given: ~``_WORK`` / (chains·d), within
     ``_STEPS_RANGE`` — long runs where a step is cheap (low d), enough for a standard error below 1% of λ
@@ -214,9 +218,15 @@ def default_steps(chains: int, d: int) -> int:
     return int(min(hi, max(lo, round(_WORK / (chains * d)))))
 
 
+def default_pilot_steps(steps: int) -> int:
+    """Length of each pilot round when ``pilot_steps`` is not given: a twentieth of the main run, at least
+    2000 — the burn-in then grows with the run, which lets the chains reach the far ends of flat arms."""
+    return max(2_000, steps // 20)
+
+
 def llc(target, at=None, n: float | None = None, *, n_beta: float | None = None, gamma: float = DEFAULT_GAMMA,
         sampler: str | None = None, step_size: float | None = None, step_scale: float = DEFAULT_STEP_SCALE,
-        chains: int = DEFAULT_CHAINS, steps: int | None = None, pilot_steps: int = 2_000,
+        chains: int = DEFAULT_CHAINS, steps: int | None = None, pilot_steps: int | None = None,
         pilot_rounds: int = 10,
         batch_size: int | None = None, seed: int = 0, trace_points: int = 200,
         progress: bool | None = None) -> LLCResult:
@@ -235,8 +245,10 @@ def llc(target, at=None, n: float | None = None, *, n_beta: float | None = None,
     step_size : ε; default chosen by the pilot rounds (see the module notes).
     step_scale : for the SGLD pilot, ε = step_scale / (stiffest mean curvature) (default 0.03).
     chains, steps : independent chains and steps per chain after the pilot (all steps enter the mean);
-        default steps: :func:`default_steps` (50 000 in d ≤ 2, 5 000 in d ≥ 20 with 200 chains).
-    pilot_steps, pilot_rounds : length and maximum number of the pilot rounds of each kind (burn-in).
+        default 50 chains and :func:`default_steps` (200 000 in d ≤ 2, 7 000 in d = 56): a few long chains
+        rather than many short ones, since each chain must travel along the flat arms of a singular set.
+    pilot_steps, pilot_rounds : length (default :func:`default_pilot_steps`) and maximum number of the pilot
+        rounds of each kind (burn-in).
     batch_size : minibatch size for a toy model (default: full batch).
     seed : the pilot rounds and the main run use seeds derived from it (disjoint chain streams).
     trace_points : number of points in the diagnostic loss trace.
@@ -261,7 +273,8 @@ def llc(target, at=None, n: float | None = None, *, n_beta: float | None = None,
     _check_positive(step_scale, "step_scale")
     if not (_real(gamma) and gamma >= 0):
         raise ValueError(f"gamma must be a number >= 0, got {gamma!r}")
-    chains, pilot_steps = _check_count(chains, "chains", 2), _check_count(pilot_steps, "pilot_steps", 2)
+    chains = _check_count(chains, "chains", 2)
+    pilot_steps = None if pilot_steps is None else _check_count(pilot_steps, "pilot_steps", 2)
     pilot_rounds, trace_points = _check_count(pilot_rounds, "pilot_rounds", 1), _check_count(
         trace_points, "trace_points", 1)
     steps = None if steps is None else _check_count(steps, "steps", 2)
@@ -272,6 +285,8 @@ def llc(target, at=None, n: float | None = None, *, n_beta: float | None = None,
     d = len(names)
     if steps is None:
         steps = default_steps(chains, d)
+    if pilot_steps is None:
+        pilot_steps = default_pilot_steps(steps)
     if sampler is None:
         sampler = "sgld" if batch_size is not None else "mala"
     if sampler not in SAMPLERS:
