@@ -170,7 +170,6 @@ def _tune_step_size(run, obj, settings, nb, gamma, w_star, step_size, step_scale
     faster than MALA at its own step would.
     """
     sgld = dict(settings, method="sgld")
-    sgld.pop("drift_cap", None)
     eps = step_size if step_size is not None else step_scale / nb
     init = w_star
     used = 0
